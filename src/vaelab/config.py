@@ -1,0 +1,174 @@
+"""Frozen, typed configs composed from each part's settings; YAML in and out; `--set` overrides.
+
+A config file has four sections: data, model, train, eval. Unknown keys, wrong types and impossible
+values raise ConfigError with a one-line message naming the key and what to do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vaelab.evaluation.settings import EvalSettings
+from vaelab.models import MODELS
+from vaelab.train.settings import TrainSettings
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used: the message says which key and how to fix it."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    name: str = "digits"  # digits | mnist | fashion-mnist
+    root: str | None = None  # a directory holding the data set's files; else VAELAB_DATA, cache, /usr/share
+    binarize: bool = True  # Bernoulli models: re-binarise training data every epoch, val/test once
+    validation: int = 100  # training examples held out for model selection (never trained on)
+    download: bool = True  # download (SHA-256 checked) when no local copy is found and a network exists
+
+    def __post_init__(self) -> None:
+        if self.validation < 0:
+            raise ValueError(f"data.validation must be >= 0, got {self.validation}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    family: str = "lvae"
+    params: Any = None  # an instance of MODELS[family].Params
+
+
+@dataclass(frozen=True)
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=lambda: ModelConfig("lvae", MODELS["lvae"].Params()))
+    train: TrainSettings = field(default_factory=TrainSettings)
+    eval: EvalSettings = field(default_factory=EvalSettings)
+
+
+def _check_type(value: Any, hint: Any, key: str) -> Any:
+    """Return value converted to `hint` (list -> tuple, int -> float) or raise ConfigError."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        errors = []
+        for option in typing.get_args(hint):
+            try:
+                return _check_type(value, option, key)
+            except ConfigError as err:
+                errors.append(str(err))
+        raise ConfigError(f"{key}: {value!r} is not a {_type_name(hint)}")
+    if hint is type(None):
+        if value is None:
+            return None
+    elif origin is tuple:
+        (item,) = [a for a in typing.get_args(hint) if a is not Ellipsis]
+        if isinstance(value, (list, tuple)):
+            return tuple(_check_type(v, item, f"{key}[{i}]") for i, v in enumerate(value))
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint in (bool, str) and isinstance(value, hint):
+        return value
+    elif hint is Any:
+        return value
+    raise ConfigError(f"{key}: {value!r} is not a {_type_name(hint)}")
+
+
+def _type_name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+def build_dataclass(cls: type, values: dict[str, Any], section: str) -> Any:
+    """cls(**values) with unknown keys, types and the class's own checks reported as ConfigError."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"section '{section}' must be a mapping of keys to values, got {values!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise ConfigError(f"unknown key '{section}.{unknown[0]}'; known keys of '{section}': {', '.join(names)}")
+    typed = {k: _check_type(v, hints[k], f"{section}.{k}") for k, v in values.items()}
+    try:
+        return cls(**typed)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+
+
+def config_from_dict(raw: dict[str, Any] | None) -> Config:
+    """Build a Config from the nested dict of a YAML file; missing keys take their defaults."""
+    raw = dict(raw or {})
+    unknown = sorted(set(raw) - {"data", "model", "train", "eval"})
+    if unknown:
+        raise ConfigError(f"unknown section '{unknown[0]}'; a config has the sections data, model, train, eval")
+    model_raw = dict(raw.get("model") or {})
+    family = model_raw.pop("family", "lvae")
+    if family not in MODELS:
+        raise ConfigError(f"model.family: unknown family {family!r}; choose one of {', '.join(sorted(MODELS))}")
+    return Config(
+        data=build_dataclass(DataConfig, raw.get("data") or {}, "data"),
+        model=ModelConfig(family, build_dataclass(MODELS[family].Params, model_raw, "model")),
+        train=build_dataclass(TrainSettings, raw.get("train") or {}, "train"),
+        eval=build_dataclass(EvalSettings, raw.get("eval") or {}, "eval"),
+    )
+
+
+def config_to_dict(config: Config) -> dict[str, Any]:
+    """The nested plain dict (lists, not tuples) that YAML files hold."""
+    def plain(obj: Any) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(obj).items()}
+
+    return {
+        "data": plain(config.data),
+        "model": {"family": config.model.family, **plain(config.model.params)},
+        "train": plain(config.train),
+        "eval": plain(config.eval),
+    }
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `section.key=value` strings (value parsed as YAML) to a nested dict, returning a new dict."""
+    raw = {k: dict(v or {}) if isinstance(v, dict) or v is None else v for k, v in (raw or {}).items()}
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        parts = key.strip().split(".")
+        if not sep or len(parts) != 2 or not all(parts):
+            raise ConfigError(f"--set {item!r}: write it as section.key=value, e.g. --set train.epochs=50")
+        section, name = parts
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {item!r}: the value is not valid YAML") from None
+        raw.setdefault(section, {})
+        if not isinstance(raw[section], dict):
+            raise ConfigError(f"--set {item!r}: section '{section}' is not a mapping")
+        raw[section][name] = value
+    return raw
+
+
+def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read a YAML config (or the defaults when path is None) and apply overrides."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} not found; give the path of a YAML file such as configs/demo.yaml")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"config file {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"config file {path} must hold a mapping with sections data, model, train, eval")
+    return config_from_dict(apply_overrides(raw, list(overrides)))
+
+
+def dump_config(config: Config) -> str:
+    """The YAML text of a config; load_config of it gives the same config back."""
+    return yaml.safe_dump(config_to_dict(config), sort_keys=False)

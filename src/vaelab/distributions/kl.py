@@ -1,0 +1,45 @@
+"""KL(q || p) between the posterior and prior of one stochastic site.
+
+The analytic KL is used where torch.distributions registers one for the pair (e.g. Independent Normal
+pairs, LVAE eq. 6 remark); otherwise the single-sample Monte Carlo estimate log q(z) - log p(z) at the
+sample z that the model drew, so both are unbiased estimates of the same quantity.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.distributions import Distribution, Independent, kl_divergence
+
+
+def has_analytic_kl(q: Distribution, p: Distribution) -> bool:
+    """True when torch.distributions has a registered closed form for KL(q || p)."""
+    try:
+        kl_divergence(q, p)
+    except NotImplementedError:
+        return False
+    return True
+
+
+def kl_estimate(q: Distribution, p: Distribution, z: Tensor) -> Tensor:
+    """KL(q || p) per example, shape (B,): analytic where registered, else log q(z) - log p(z)."""
+    try:
+        return kl_divergence(q, p)
+    except NotImplementedError:
+        return q.log_prob(z) - p.log_prob(z)
+
+
+def kl_per_unit(q: Distribution, p: Distribution, z: Tensor) -> Tensor | None:
+    """KL of every latent unit, shape (B, D), for factorised pairs (Independent over a factorised base).
+
+    Returns None when the posterior does not factorise over units (e.g. a flow), where a per-unit KL is
+    not defined.
+    """
+    if not (isinstance(q, Independent) and isinstance(p, Independent)):
+        return None
+    if q.reinterpreted_batch_ndims != 1 or p.reinterpreted_batch_ndims != 1:
+        return None
+    try:
+        return kl_divergence(q.base_dist, p.base_dist)
+    except NotImplementedError:
+        return q.base_dist.log_prob(z) - p.base_dist.log_prob(z)

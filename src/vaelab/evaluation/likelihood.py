@@ -1,0 +1,44 @@
+"""Marginal-likelihood estimation by importance sampling: L_K (LVAE eq. 6; Kingma & Welling section 2.7).
+
+Chunked over examples and over the K samples with a streaming log-mean-exp, so memory is bounded by
+batch_size * sample_chunk rows whatever K is.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from vaelab.distributions import StreamingLogMeanExp
+from vaelab.models.base import repeat_samples, run_model
+from vaelab.objectives import log_weights
+
+
+@torch.inference_mode()
+def log_likelihood(model: nn.Module, x: Tensor, k: int, batch_size: int = 100, sample_chunk: int = 250,
+                   progress: bool = False) -> Tensor:
+    """L_K per example, shape (N,), in nats (float64). Puts the model in eval mode and restores its mode.
+
+    x: (N, D). k: importance samples per example. L_1 is a one-sample ELBO estimate; L_K rises towards
+    log p(x) as K grows.
+    """
+    if k < 1:
+        raise ValueError(f"the number of importance samples must be >= 1, got {k}")
+    was_training = model.training
+    model.eval()
+    results = []
+    bar = tqdm(total=x.shape[0] * k, desc=f"L_{k}", unit="sample", unit_scale=True, disable=not progress)
+    try:
+        for xb in x.split(batch_size):
+            acc = StreamingLogMeanExp()
+            for start in range(0, k, sample_chunk):
+                s = min(sample_chunk, k - start)
+                out = run_model(model, xb, n_samples=s)
+                acc.update(log_weights(out, repeat_samples(xb, s)).view(s, xb.shape[0]))  # (s, B)
+                bar.update(s * xb.shape[0])
+            results.append(acc.result())
+    finally:
+        bar.close()
+        model.train(was_training)
+    return torch.cat(results)

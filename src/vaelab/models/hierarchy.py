@@ -1,0 +1,87 @@
+"""The generative model shared by the VAE and the Ladder VAE (LVAE eqs. 1-3).
+
+p(x, z) = p(x | z_1) p(z_L) prod_{i<L} p(z_i | z_{i+1}); every conditional is an MLP with two hidden
+layers and a distribution head. Layer sizes follow the paper: the connection between z_i and z_{i+1} uses
+hidden[i] units (0-based), the one between x and z_1 uses hidden[0].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+from torch.distributions import Distribution, Independent, Normal
+
+from vaelab.layers import MLP, GaussianHead, make_observation_head
+from vaelab.layers.heads import diagonal_normal
+
+
+@dataclass(frozen=True)
+class HierarchyParams:
+    """Settings of the VAE and Ladder VAE (LVAE section 3). Sizes go from the bottom (z_1) to the top."""
+
+    latent: tuple[int, ...] = (64, 32, 16, 8, 4)
+    hidden: tuple[int, ...] = (512, 256, 128, 64, 32)
+    activation: str = "leaky_relu"
+    batch_norm: bool = True
+    observation: str = "bernoulli"
+    var_floor: float = 1e-5  # floor of every latent variance
+    obs_var_floor: float = 1e-4  # floor of a Gaussian observation variance
+
+    def __post_init__(self) -> None:
+        if len(self.latent) < 1:
+            raise ValueError("model.latent must list at least one latent size, e.g. [64, 32]")
+        if len(self.latent) != len(self.hidden):
+            raise ValueError(
+                f"model.latent has {len(self.latent)} layers but model.hidden has {len(self.hidden)}: "
+                "give one hidden size per stochastic layer"
+            )
+        if any(s <= 0 for s in (*self.latent, *self.hidden)):
+            raise ValueError("model.latent and model.hidden sizes must be positive integers")
+        if self.var_floor < 0 or self.obs_var_floor < 0:
+            raise ValueError("model.var_floor and model.obs_var_floor must be >= 0")
+
+    @property
+    def layers(self) -> int:
+        return len(self.latent)
+
+
+class TopDownGenerative(nn.Module):
+    """p(z_L) = N(0, I), p(z_i | z_{i+1}) Gaussian, p(x | z_1) Bernoulli or Gaussian."""
+
+    def __init__(self, input_dim: int, p: HierarchyParams) -> None:
+        super().__init__()
+        self.latent = tuple(p.latent)
+        mlp = lambda n_in, width: MLP(n_in, [width, width], p.activation, p.batch_norm)  # noqa: E731
+        # priors[i] maps z_{i+2} to the parameters of p(z_{i+1} | z_{i+2}) (1-based names)
+        self.prior_mlps = nn.ModuleList(mlp(p.latent[i + 1], p.hidden[i + 1]) for i in range(p.layers - 1))
+        self.prior_heads = nn.ModuleList(
+            GaussianHead(p.hidden[i + 1], p.latent[i], p.var_floor) for i in range(p.layers - 1)
+        )
+        self.decoder = mlp(p.latent[0], p.hidden[0])
+        self.observation = make_observation_head(p.observation, p.hidden[0], input_dim, p.obs_var_floor)
+
+    def top_prior(self, n: int, like: Tensor) -> Distribution:
+        """p(z_L) = N(0, I) for n rows."""
+        zeros = like.new_zeros(n, self.latent[-1])
+        return Independent(Normal(zeros, torch.ones_like(zeros)), 1)
+
+    def prior_params(self, i: int, z_above: Tensor) -> tuple[Tensor, Tensor]:
+        """(mean, variance) of p(z_{i+1} | z_{i+2}) from z_{i+2}; i is the 0-based index of the lower layer."""
+        return self.prior_heads[i].params(self.prior_mlps[i](z_above))
+
+    def prior(self, i: int, z_above: Tensor) -> Distribution:
+        return diagonal_normal(*self.prior_params(i, z_above))
+
+    def decode(self, z1: Tensor) -> Distribution:
+        """p(x | z_1)."""
+        return self.observation(self.decoder(z1))
+
+    @torch.no_grad()
+    def generate(self, n: int, like: Tensor) -> Distribution:
+        """Ancestral sampling z_L -> ... -> z_1, returning p(x | z_1) for n draws."""
+        z = self.top_prior(n, like).sample()
+        for i in reversed(range(len(self.latent) - 1)):
+            z = self.prior(i, z).sample()
+        return self.decode(z)

@@ -1,0 +1,60 @@
+"""The Ladder VAE (LVAE eqs. 13-19): a deterministic upward pass, then a stochastic downward pass.
+
+The downward pass shares its conditionals with the generative model: at layer i the prior parameters
+mu_p, var_p come from p(z_i | z_{i+1}) evaluated at the z_{i+1} that was sampled from the *posterior*
+(DESIGN.md §4), and are merged with the upward estimate by precision weighting (eqs. 17-18).
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+from torch.distributions import Distribution
+
+from vaelab.layers import MLP, GaussianHead, precision_weighted_merge
+from vaelab.layers.heads import diagonal_normal
+from vaelab.models.base import Latent, ModelOutput, repeat_samples
+from vaelab.models.hierarchy import HierarchyParams, TopDownGenerative
+
+
+class LadderVAE(nn.Module):
+    """q(z|x) = q(z_L|x) prod_{i<L} q(z_i | z_{i+1}, x), same generative model and size as the VAE."""
+
+    Params = HierarchyParams
+
+    def __init__(self, input_dim: int, params: HierarchyParams) -> None:
+        super().__init__()
+        p = params
+        self.params = p
+        widths = (input_dim, *p.hidden[:-1])  # d_0 = x, d_i = MLP(d_{i-1})  (eq. 13)
+        self.up = nn.ModuleList(
+            MLP(widths[i], [p.hidden[i], p.hidden[i]], p.activation, p.batch_norm) for i in range(p.layers)
+        )
+        self.up_heads = nn.ModuleList(GaussianHead(p.hidden[i], p.latent[i], p.var_floor) for i in range(p.layers))
+        self.generative = TopDownGenerative(input_dim, p)
+
+    def upward(self, x: Tensor) -> list[tuple[Tensor, Tensor]]:
+        """(mu_hat_i, var_hat_i) for i = 1..L (eqs. 13-15), each (B, D_i)."""
+        d, out = x, []
+        for mlp, head in zip(self.up, self.up_heads):
+            d = mlp(d)
+            out.append(head.params(d))
+        return out
+
+    def forward(self, x: Tensor, n_samples: int = 1) -> ModelOutput:
+        # The upward pass does not depend on the samples: once per example, then repeat. (S*B, D_i)
+        up = [(repeat_samples(m, n_samples), repeat_samples(v, n_samples)) for m, v in self.upward(x)]
+        top = self.params.layers - 1
+        q = diagonal_normal(*up[top])  # eq. 19: the top posterior is the upward estimate
+        z = q.rsample()
+        latents = [Latent(f"z{top + 1}", z, q, self.generative.top_prior(z.shape[0], z))]
+        for i in reversed(range(top)):
+            mu_p, var_p = self.generative.prior_params(i, z)  # from the posterior sample z_{i+2}
+            q = diagonal_normal(*precision_weighted_merge(*up[i], mu_p, var_p))
+            z = q.rsample()
+            latents.append(Latent(f"z{i + 1}", z, q, diagonal_normal(mu_p, var_p)))
+        latents.reverse()  # bottom (z1) to top
+        return ModelOutput(px=self.generative.decode(z), latents=latents)
+
+    def generate(self, n: int) -> Distribution:
+        """p(x | z_1) for n ancestral samples from the prior."""
+        return self.generative.generate(n, next(self.parameters()))

@@ -1,0 +1,49 @@
+"""The hierarchical VAE with bottom-up inference (LVAE eqs. 7-12), 1 to L stochastic layers."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+from torch.distributions import Distribution
+
+from vaelab.layers import MLP, GaussianHead
+from vaelab.models.base import Latent, ModelOutput, repeat_samples
+from vaelab.models.hierarchy import HierarchyParams, TopDownGenerative
+
+
+class VAE(nn.Module):
+    """q(z|x) = q(z_1|x) prod_{i>=2} q(z_i|z_{i-1}); generative model as in TopDownGenerative."""
+
+    Params = HierarchyParams
+
+    def __init__(self, input_dim: int, params: HierarchyParams) -> None:
+        super().__init__()
+        p = params
+        self.params = p
+        inputs = (input_dim, *p.latent[:-1])  # what each q(z_i | .) reads
+        self.encoders = nn.ModuleList(
+            MLP(inputs[i], [p.hidden[i], p.hidden[i]], p.activation, p.batch_norm) for i in range(p.layers)
+        )
+        self.heads = nn.ModuleList(GaussianHead(p.hidden[i], p.latent[i], p.var_floor) for i in range(p.layers))
+        self.generative = TopDownGenerative(input_dim, p)
+
+    def forward(self, x: Tensor, n_samples: int = 1) -> ModelOutput:
+        # The first encoder MLP depends on x only: run it once per example, then repeat. (S*B, H)
+        d = repeat_samples(self.encoders[0](x), n_samples)
+        zs: list[Tensor] = []
+        qs: list[Distribution] = []
+        for i in range(self.params.layers):
+            if i > 0:
+                d = self.encoders[i](zs[-1])
+            q = self.heads[i](d)
+            qs.append(q)
+            zs.append(q.rsample())  # (S*B, D_i)
+        latents = []
+        for i in range(self.params.layers):
+            p = (self.generative.top_prior(zs[i].shape[0], zs[i]) if i == self.params.layers - 1
+                 else self.generative.prior(i, zs[i + 1]))
+            latents.append(Latent(f"z{i + 1}", zs[i], qs[i], p))
+        return ModelOutput(px=self.generative.decode(zs[0]), latents=latents)
+
+    def generate(self, n: int) -> Distribution:
+        """p(x | z_1) for n ancestral samples from the prior."""
+        return self.generative.generate(n, next(self.parameters()))

@@ -1,0 +1,177 @@
+"""The run folder: what `vaelab train | evaluate | sample` do, composed from the package's parts.
+
+A run folder holds config.yaml, checkpoint.pt (last epoch), best.pt (best validation ELBO),
+metrics.jsonl, tensorboard/, and after evaluation eval.json; after sampling, PNG grids.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from vaelab.config import Config, ConfigError, config_to_dict, dump_config, load_config
+from vaelab.data import Splits, binarize_fixed, load_dataset, make_splits
+from vaelab.evaluation import (active_units, has_batchnorm, log_likelihood, recompute_batchnorm, save_grid,
+                               standard_error, summarise_bounds)
+from vaelab.models import MODELS
+from vaelab.train import BEST, LAST, TrainData, fit, load_checkpoint
+
+CONFIG_FILE, EVAL_FILE = "config.yaml", "eval.json"
+RESUMABLE_OVERRIDES = {"train.epochs", "train.progress", "train.threads"}
+
+
+class RunError(ValueError):
+    """A run folder that is missing, already used, or asked for something it cannot do."""
+
+
+def prepare_data(config: Config) -> Splits:
+    """Load the configured data set and split it (validation held out; val/test binarised once)."""
+    observation = getattr(config.model.params, "observation", None)
+    if observation == "bernoulli" and not config.data.binarize:
+        raise ConfigError("model.observation is bernoulli but data.binarize is false: set data.binarize: true "
+                          "or use model.observation: gaussian for grey levels")
+    dataset = load_dataset(config.data.name, root=config.data.root, download=config.data.download)
+    return make_splits(dataset, config.data.validation, config.train.seed, config.data.binarize)
+
+
+def build_model(config: Config, input_dim: int) -> nn.Module:
+    """The model named by config.model.family with its typed params."""
+    return MODELS[config.model.family](input_dim, config.model.params)
+
+
+def model_metadata(config: Config, input_dim: int) -> dict[str, Any]:
+    """What a checkpoint records of its model, to refuse one from another model."""
+    return {"family": config.model.family, "params": config_to_dict(config)["model"], "input_dim": input_dim}
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _resume_config(run_dir: Path, overrides: list[str]) -> Config:
+    if not (run_dir / CONFIG_FILE).is_file():
+        raise RunError(f"{run_dir} is not a run folder (no {CONFIG_FILE}); start one with vaelab train CONFIG --run-dir {run_dir}")
+    bad = [o for o in overrides if o.partition("=")[0].strip() not in RESUMABLE_OVERRIDES]
+    if bad:
+        raise RunError(f"--set {bad[0]} cannot change a run being resumed; only {', '.join(sorted(RESUMABLE_OVERRIDES))} can")
+    return load_config(run_dir / CONFIG_FILE, overrides)
+
+
+def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str] = (), resume: bool = False) -> list[dict]:
+    """`vaelab train`: a new run in run_dir, or (resume) continue the run already there."""
+    run_dir = Path(run_dir)
+    overrides = list(overrides)
+    if resume:
+        config = _resume_config(run_dir, overrides)
+    else:
+        config = load_config(config_path, overrides)
+        if (run_dir / LAST).exists():
+            raise RunError(f"{run_dir} already holds a run; continue it with vaelab train --resume {run_dir} or choose another --run-dir")
+    splits = prepare_data(config)
+    model = build_model(config, splits.train.shape[1])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_text_atomic(run_dir / CONFIG_FILE, dump_config(config))
+    if resume and not (run_dir / LAST).exists():
+        resume = False  # killed before the first checkpoint: start from the beginning
+    data = TrainData(splits.train, splits.val, splits.binarize)
+    return fit(model, data, config.train, run_dir, resume, model_metadata(config, splits.train.shape[1]))
+
+
+def load_run(run_dir: str | Path, checkpoint: str = "best") -> tuple[Config, nn.Module, Splits, dict]:
+    """Rebuild a run's config, data splits and model with the weights of its best or last checkpoint."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunError(f"run folder {run_dir} does not exist; give the --run-dir of a trained run")
+    if checkpoint not in ("best", "last"):
+        raise RunError(f"--checkpoint must be best or last, got {checkpoint!r}")
+    config = _resume_config(run_dir, [])
+    splits = prepare_data(config)
+    model = build_model(config, splits.train.shape[1])
+    path = run_dir / (BEST if checkpoint == "best" else LAST)
+    if checkpoint == "best" and not path.exists():
+        path = run_dir / LAST
+    state = load_checkpoint(path, expect_metadata=model_metadata(config, splits.train.shape[1]))
+    model.load_state_dict(state["model"])
+    model.eval()
+    return config, model, splits, state
+
+
+def _split_tensor(splits: Splits, split: str) -> torch.Tensor:
+    """The evaluation tensor of a split; train data is binarised once with a fixed seed, like test."""
+    table = {"test": splits.test, "val": splits.val, "train": splits.train}
+    if split not in table:
+        raise RunError(f"--split must be one of test, val, train; got {split!r}")
+    x = table[split]
+    if split == "train" and splits.binarize:
+        x = binarize_fixed(x, seed=12345)
+    if x.shape[0] == 0:
+        raise RunError(f"the {split} split is empty; set data.validation > 0 to evaluate on val")
+    return x
+
+
+def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | None = None,
+                 checkpoint: str = "best", limit: int | None = None, progress: bool = True) -> dict[str, Any]:
+    """`vaelab evaluate`: ELBO, L_K, KL per layer, active units of one split, written to eval.json."""
+    run_dir = Path(run_dir)
+    config, model, splits, state = load_run(run_dir, checkpoint)
+    s = config.eval
+    k = iw_samples or s.iw_samples
+    x = _split_tensor(splits, split)[: limit or None]
+    start = time.time()
+    if has_batchnorm(model):  # statistics that describe the training data (DESIGN.md §4)
+        train_x = binarize_fixed(splits.train, seed=12346) if splits.binarize else splits.train
+        recompute_batchnorm(model, train_x, s.bn_batch_size)
+    summary = summarise_bounds(model, x, s.batch_size)
+    ll = log_likelihood(model, x, k, s.batch_size, s.sample_chunk, progress=progress)
+    dim = x.shape[1]
+    result = {
+        "split": split, "n": int(x.shape[0]), "iw_samples": k, "checkpoint": checkpoint, "epoch": state["epoch"],
+        "elbo": float(summary.elbo.mean()), "elbo_se": standard_error(summary.elbo),
+        "log_likelihood": float(ll.mean()), "log_likelihood_se": standard_error(ll),
+        "bound": f"L_{k} (importance-weighted, K={k}); elbo is L_1 with analytic KL per layer",
+        "bits_per_dim": -float(ll.mean()) / (dim * np.log(2.0)),
+        "reconstruction": float(summary.reconstruction.mean()),
+        "kl_per_layer": {kname: float(v.mean()) for kname, v in summary.kl_per_layer.items()},
+        "kl_per_unit": {kname: v.tolist() for kname, v in summary.kl_per_unit.items()},
+        "active_units": active_units(summary.posterior_mean, s.active_threshold),
+        "seconds": time.time() - start,
+    }
+    text = json.dumps(result, indent=2)
+    _write_text_atomic(run_dir / EVAL_FILE, text)
+    _write_text_atomic(run_dir / f"eval-{split}-K{k}.json", text)
+    return result
+
+
+def _images(x: torch.Tensor, shape: tuple[int, ...]) -> np.ndarray:
+    return x.detach().reshape(-1, *shape).cpu().numpy()
+
+
+@torch.no_grad()
+def sample_run(run_dir: str | Path, n: int = 100, checkpoint: str = "best", seed: int = 0) -> list[Path]:
+    """`vaelab sample`: PNG grids of n samples from the prior (means of p(x|z)) and of reconstructions."""
+    if n < 1:
+        raise RunError(f"--n must be >= 1, got {n}")
+    run_dir = Path(run_dir)
+    config, model, splits, _ = load_run(run_dir, checkpoint)
+    if has_batchnorm(model):
+        train_x = binarize_fixed(splits.train, seed=12346) if splits.binarize else splits.train
+        recompute_batchnorm(model, train_x, config.eval.bn_batch_size)
+    torch.manual_seed(seed)
+    ncol = int(np.ceil(np.sqrt(n)))
+    samples = save_grid(_images(model.generate(n).mean, splits.image_shape), run_dir / "samples.png", ncol)
+    x = splits.test[: max(1, min(n, splits.test.shape[0]) // 2)]
+    recon = model(x).px.mean
+    pairs = torch.stack([x, recon], dim=1).reshape(-1, x.shape[1])  # input, reconstruction, input, ...
+    ncol_pairs = 2 * max(1, ncol // 2)
+    recons = save_grid(_images(pairs, splits.image_shape), run_dir / "reconstructions.png", ncol_pairs)
+    return [samples, recons]

@@ -1,0 +1,42 @@
+"""Training settings (the `train:` section of a config)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Defaults follow the LVAE paper (section 3): Adam, lr 1e-3, batch 256, N_t = 200."""
+
+    epochs: int = 10
+    batch_size: int = 256
+    lr: float = 1e-3
+    warmup_epochs: int = 0  # N_t of eq. 20; 0 = no warm-up
+    eq_samples: int = 1  # Monte Carlo samples per example
+    iw_samples: int = 1  # importance samples per example (L_K training when > 1)
+    grad_clip: float = 0.0  # max gradient norm; 0 = no clipping
+    lr_decay: float = 1.0  # multiply lr by this ...
+    lr_decay_every: int = 0  # ... every this many epochs (0 = never); paper fine-tuning: 0.75 every 200
+    seed: int = 0
+    max_bad_steps: int = 20  # consecutive non-finite steps before the run stops
+    threads: int = 0  # torch intra-op threads; 0 = torch's default
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        checks = {
+            "epochs": self.epochs >= 0,
+            "batch_size": self.batch_size >= 1,
+            "lr": self.lr > 0,
+            "warmup_epochs": self.warmup_epochs >= 0,
+            "eq_samples": self.eq_samples >= 1,
+            "iw_samples": self.iw_samples >= 1,
+            "grad_clip": self.grad_clip >= 0,
+            "lr_decay": 0 < self.lr_decay <= 1,
+            "lr_decay_every": self.lr_decay_every >= 0,
+            "max_bad_steps": self.max_bad_steps >= 1,
+            "threads": self.threads >= 0,
+        }
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"train.{bad[0]} = {getattr(self, bad[0])!r} is impossible; see the README's config table")

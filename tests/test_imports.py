@@ -1,0 +1,34 @@
+"""The import direction of DESIGN.md §2: distributions <- layers <- models <- objectives <- {train, evaluation}
+<- config <- runs/cli; data imports nothing else of the package."""
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "vaelab"
+LEVEL = {"distributions": 0, "layers": 1, "models": 2, "objectives": 3, "train": 4, "evaluation": 4,
+         "config": 5, "runs": 6, "cli": 7}
+
+
+def _imports(path: Path):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("vaelab."):
+            yield node.module.split(".")[1]
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("vaelab."):
+                    yield alias.name.split(".")[1]
+
+
+def test_imports_run_one_way():
+    problems = []
+    for path in SRC.rglob("*.py"):
+        part = path.relative_to(SRC).parts[0].removesuffix(".py")
+        for target in _imports(path):
+            if part == "data":
+                if target != "data":
+                    problems.append(f"{path}: data imports vaelab.{target}")
+            elif part in LEVEL and target in LEVEL and target != part:
+                if LEVEL[target] > LEVEL[part] or (LEVEL[target] == LEVEL[part]):
+                    problems.append(f"{path}: {part} imports {target}")
+    assert not problems, problems
