@@ -1,0 +1,154 @@
+"""Loading a data set by name: the Dataset record, one loader per source, and the registry."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+from vaelab.data.download import download_dataset
+from vaelab.data.errors import DataError
+from vaelab.data.idx import read_idx
+from vaelab.data.locate import (
+    cache_dir,
+    dataset_files,
+    find_dataset_dir,
+    how_to_provide,
+    search_places,
+)
+from vaelab.data.sources import (
+    TEST_IMAGES,
+    TEST_LABELS,
+    TRAIN_IMAGES,
+    TRAIN_LABELS,
+    IdxSource,
+    idx_source,
+)
+
+DIGITS_SPLIT_SEED = 1797  # fixed: every run sees the same 1497/300 train/test split of digits
+DIGITS_TEST_SIZE = 300
+DIGITS_GREY_LEVELS = 16.0  # load_digits pixels are counts 0..16
+
+
+@dataclass(frozen=True, eq=False)  # arrays have no single truth value for ==
+class Dataset:
+    """A data set as flat float32 images in [0, 1] with int64 labels.
+
+    x_train (N, D), y_train (N,), x_test (M, D), y_test (M,), D = prod(image_shape).
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    image_shape: tuple[int, ...]
+    num_classes: int
+
+    def __post_init__(self) -> None:
+        width = math.prod(self.image_shape)
+        for part, x, y in (("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)):
+            if x.dtype != np.float32 or x.ndim != 2 or x.shape[1] != width:
+                raise DataError(
+                    f"{self.name} {part}: images must be float32 of shape (N, {width}), got "
+                    f"{x.dtype} {x.shape}"
+                )
+            if y.dtype != np.int64 or y.shape != (len(x),):
+                raise DataError(
+                    f"{self.name} {part}: labels must be int64 of shape ({len(x)},), got "
+                    f"{y.dtype} {y.shape}"
+                )
+
+
+Loader = Callable[[str | Path | None, bool], Dataset]
+
+
+def _load_digits(root: str | Path | None, download: bool) -> Dataset:
+    """scikit-learn's 1,797 8x8 digits (shipped with the library), grey levels / 16, split 1497/300."""
+    if root is not None:
+        raise DataError(
+            f"data.root is set to {root} but 'digits' ships with scikit-learn and reads no files; "
+            f"unset data.root"
+        )
+    digits = load_digits()
+    x = (digits.data / DIGITS_GREY_LEVELS).astype(np.float32)  # (1797, 64)
+    y = digits.target.astype(np.int64)
+    # Stratified so the small test set holds every class in proportion.
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=DIGITS_TEST_SIZE, random_state=DIGITS_SPLIT_SEED, stratify=y
+    )
+    return Dataset("digits", x_train, y_train, x_test, y_test, (8, 8), 10)
+
+
+def _read_pair(
+    images_path: Path, labels_path: Path, expected: int, source: IdxSource
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read an images/labels pair of IDX files; check shapes, agreement, count and label range."""
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.ndim != 3 or images.shape[1:] != source.image_shape:
+        raise DataError(
+            f"{images_path}: holds an array of shape {images.shape}, expected (N, "
+            f"{', '.join(map(str, source.image_shape))}); is it an images file?"
+        )
+    if labels.ndim != 1:
+        raise DataError(f"{labels_path}: holds an array of shape {labels.shape}, expected (N,)")
+    if len(images) != len(labels):
+        raise DataError(
+            f"{images_path} holds {len(images)} images but {labels_path} holds {len(labels)} labels; "
+            f"the two files come from different copies: replace them with a matching pair"
+        )
+    if len(images) != expected:
+        raise DataError(
+            f"{images_path}: holds {len(images)} examples, expected {expected}; the copy is "
+            f"incomplete or is another data set"
+        )
+    if len(labels) and (labels.min() < 0 or labels.max() >= source.num_classes):
+        raise DataError(
+            f"{labels_path}: labels span {labels.min()}..{labels.max()}, "
+            f"expected 0..{source.num_classes - 1}"
+        )
+    x = images.reshape(len(images), -1).astype(np.float32) / np.float32(255)  # (N, 784) in [0, 1]
+    return x, labels.astype(np.int64)
+
+
+def _load_idx(name: str, root: str | Path | None, download: bool) -> Dataset:
+    """An MNIST-format data set from a local copy, or downloaded (and verified) into the cache."""
+    source = idx_source(name)
+    directory = find_dataset_dir(name, root)
+    if directory is None:
+        if not download:
+            places = ", ".join(str(place) for place in search_places(name))
+            raise DataError(
+                f"{name}: no local copy found (searched {places}) and download=False; "
+                f"{how_to_provide(name)}, or allow downloading"
+            )
+        directory = download_dataset(name, cache_dir(name))
+    files = dataset_files(directory)
+    x_train, y_train = _read_pair(files[TRAIN_IMAGES], files[TRAIN_LABELS], source.train_count, source)
+    x_test, y_test = _read_pair(files[TEST_IMAGES], files[TEST_LABELS], source.test_count, source)
+    return Dataset(name, x_train, y_train, x_test, y_test, source.image_shape, source.num_classes)
+
+
+LOADERS: dict[str, Loader] = {
+    "digits": _load_digits,
+    "mnist": partial(_load_idx, "mnist"),
+    "fashion-mnist": partial(_load_idx, "fashion-mnist"),
+}
+
+
+def load_dataset(name: str, root: str | Path | None = None, download: bool = True) -> Dataset:
+    """Load data set `name` ("mnist", "fashion-mnist" or "digits") as flat float32 in [0, 1].
+
+    root: a directory holding the four IDX files (the config's data.root); None searches the
+    default places (see vaelab.data.locate). download: fetch the files when no copy is found.
+    """
+    loader = LOADERS.get(name)
+    if loader is None:
+        raise DataError(f"unknown data set '{name}'; choose one of: {', '.join(LOADERS)}")
+    return loader(root, download)
