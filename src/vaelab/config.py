@@ -31,10 +31,13 @@ class DataConfig:
     binarize: bool = True  # Bernoulli models: re-binarise training data every epoch, val/test once
     validation: int = 100  # training examples held out for model selection (never trained on)
     download: bool = True  # download (SHA-256 checked) when no local copy is found and a network exists
+    dequantize: bool = False  # real-valued data: add U[0,1) noise to the grey levels, (k + u) / levels
 
     def __post_init__(self) -> None:
         if self.validation < 0:
             raise ValueError(f"data.validation must be >= 0, got {self.validation}")
+        if self.dequantize and self.binarize:
+            raise ValueError("data.dequantize needs real-valued data: set data.binarize: false")
 
 
 @dataclass(frozen=True)

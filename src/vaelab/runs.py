@@ -18,13 +18,17 @@ import torch
 from torch import nn
 
 from vaelab.config import Config, ConfigError, config_to_dict, dump_config, load_config
-from vaelab.data import Splits, binarize_fixed, load_dataset, make_splits
+from vaelab.data import Splits, binarize_fixed, dequantize_fixed, grey_levels, load_dataset, make_splits
 from vaelab.evaluation import (active_units, has_batchnorm, log_likelihood, recompute_batchnorm, save_grid,
                                standard_error, summarise_bounds)
+from vaelab.layers.decoder_variance import DECODER_VARIANCE_HEADS
+from vaelab.generation import aggregate_posterior, aggregate_report, generate, sample_quality, write_uncertainty
 from vaelab.models import MODELS
 from vaelab.train import BEST, LAST, TrainData, fit, load_checkpoint
 
 CONFIG_FILE, EVAL_FILE = "config.yaml", "eval.json"
+DEQUANTIZE_VAL_OFFSET, DEQUANTIZE_TEST_OFFSET = 11, 12
+TRAIN_EVAL_SEED, TRAIN_BN_SEED = 12345, 12346
 RESUMABLE_OVERRIDES = {"train.epochs", "train.progress", "train.threads"}
 
 
@@ -38,8 +42,25 @@ def prepare_data(config: Config) -> Splits:
     if observation == "bernoulli" and not config.data.binarize:
         raise ConfigError("model.observation is bernoulli but data.binarize is false: set data.binarize: true "
                           "or use model.observation: gaussian for grey levels")
+    if observation in DECODER_VARIANCE_HEADS and config.data.binarize:
+        raise ConfigError(f"model.observation {observation} models real-valued data but data.binarize is true: "
+                          "set data.binarize: false")
     dataset = load_dataset(config.data.name, root=config.data.root, download=config.data.download)
-    return make_splits(dataset, config.data.validation, config.train.seed, config.data.binarize)
+    splits = make_splits(dataset, config.data.validation, config.train.seed, config.data.binarize)
+    if config.data.dequantize:  # held-out sets: noise drawn once, with fixed seeds
+        levels = grey_levels(config.data.name)
+        splits.val = dequantize_fixed(splits.val, levels, config.train.seed + DEQUANTIZE_VAL_OFFSET)
+        splits.test = dequantize_fixed(splits.test, levels, config.train.seed + DEQUANTIZE_TEST_OFFSET)
+    return splits
+
+
+def fixed_train(splits: Splits, config: Config, seed: int) -> torch.Tensor:
+    """The training split as evaluation sees it: binarised or dequantised once with `seed`, else as stored."""
+    if splits.binarize:
+        return binarize_fixed(splits.train, seed=seed)
+    if config.data.dequantize:
+        return dequantize_fixed(splits.train, grey_levels(config.data.name), seed)
+    return splits.train
 
 
 def build_model(config: Config, input_dim: int) -> nn.Module:
@@ -83,7 +104,8 @@ def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str]
     _write_text_atomic(run_dir / CONFIG_FILE, dump_config(config))
     if resume and not (run_dir / LAST).exists():
         resume = False  # killed before the first checkpoint: start from the beginning
-    data = TrainData(splits.train, splits.val, splits.binarize)
+    levels = grey_levels(config.data.name) if config.data.dequantize else 0
+    data = TrainData(splits.train, splits.val, splits.binarize, dequantize=levels)
     return fit(model, data, config.train, run_dir, resume, model_metadata(config, splits.train.shape[1]))
 
 
@@ -106,31 +128,62 @@ def load_run(run_dir: str | Path, checkpoint: str = "best") -> tuple[Config, nn.
     return config, model, splits, state
 
 
-def _split_tensor(splits: Splits, split: str) -> torch.Tensor:
-    """The evaluation tensor of a split; train data is binarised once with a fixed seed, like test."""
+def _split_tensor(splits: Splits, config: Config, split: str) -> torch.Tensor:
+    """The evaluation tensor of a split; train data is binarised (or dequantised) once with a fixed seed, like test."""
     table = {"test": splits.test, "val": splits.val, "train": splits.train}
     if split not in table:
         raise RunError(f"--split must be one of test, val, train; got {split!r}")
-    x = table[split]
-    if split == "train" and splits.binarize:
-        x = binarize_fixed(x, seed=12345)
+    x = fixed_train(splits, config, TRAIN_EVAL_SEED) if split == "train" else table[split]
     if x.shape[0] == 0:
         raise RunError(f"the {split} split is empty; set data.validation > 0 to evaluate on val")
     return x
 
 
+def _prepare_for_evaluation(model: nn.Module, splits: Splits, config: Config) -> None:
+    """Eval mode, with batch-norm statistics that describe the training data (DESIGN.md §4)."""
+    if has_batchnorm(model):
+        recompute_batchnorm(model, fixed_train(splits, config, TRAIN_BN_SEED), config.eval.bn_batch_size)
+    model.eval()
+
+
+def _density_scale(config: Config, ll: torch.Tensor, dim: int) -> dict[str, Any]:
+    """For real-valued data: the scale of the density and, when dequantised, the discrete log-likelihood bound."""
+    if config.data.binarize:
+        return {}
+    out: dict[str, Any] = {"density": "continuous density of pixel intensities in [0, 1], nats per image "
+                                      "(the Balancing-ELBO paper's scale); bits_per_dim is its negative in bits"}
+    if config.data.dequantize:
+        discrete = float(ll.mean()) - dim * np.log(grey_levels(config.data.name))
+        out.update({"log_likelihood_discrete": discrete, "bits_per_dim_discrete": -discrete / (dim * np.log(2.0)),
+                    "discrete": "bound on log P(8-bit image): log_likelihood - D log(grey levels)"})
+    return out
+
+
+def _generation_report(run_dir: Path, config: Config, model: nn.Module, splits: Splits, state: dict,
+                       checkpoint: str, quality: bool, inception: str | None) -> dict[str, Any]:
+    """Aggregate-posterior KL (eval.aggregate_components > 0) and, if asked, sample quality."""
+    agg, out = None, {}
+    if config.eval.aggregate_components > 0:
+        agg = aggregate_posterior(run_dir, config, model, fixed_train(splits, config, TRAIN_EVAL_SEED),
+                                  checkpoint, state["epoch"])
+        out["aggregate_posterior"] = aggregate_report(agg, config.eval.aggregate_kl_samples)
+    if quality:
+        out["sample_quality"] = sample_quality(model, config, agg, inception)
+    return out
+
+
 def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | None = None,
-                 checkpoint: str = "best", limit: int | None = None, progress: bool = True) -> dict[str, Any]:
-    """`vaelab evaluate`: ELBO, L_K, KL per layer, active units of one split, written to eval.json."""
+                 checkpoint: str = "best", limit: int | None = None, progress: bool = True,
+                 quality: bool = False, inception: str | None = None) -> dict[str, Any]:
+    """`vaelab evaluate`: ELBO, L_K, KL per layer, active units of one split, KL(aggregate posterior || prior)
+    and, with quality, Fréchet distances of prior and aggregate samples; written to eval.json."""
     run_dir = Path(run_dir)
     config, model, splits, state = load_run(run_dir, checkpoint)
     s = config.eval
     k = iw_samples or s.iw_samples
-    x = _split_tensor(splits, split)[: limit or None]
+    x = _split_tensor(splits, config, split)[: limit or None]
     start = time.time()
-    if has_batchnorm(model):  # statistics that describe the training data (DESIGN.md §4)
-        train_x = binarize_fixed(splits.train, seed=12346) if splits.binarize else splits.train
-        recompute_batchnorm(model, train_x, s.bn_batch_size)
+    _prepare_for_evaluation(model, splits, config)
     summary = summarise_bounds(model, x, s.batch_size)
     ll = log_likelihood(model, x, k, s.batch_size, s.sample_chunk, progress=progress)
     dim = x.shape[1]
@@ -140,10 +193,12 @@ def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | Non
         "log_likelihood": float(ll.mean()), "log_likelihood_se": standard_error(ll),
         "bound": f"L_{k} (importance-weighted, K={k}); elbo is L_1 with analytic KL per layer",
         "bits_per_dim": -float(ll.mean()) / (dim * np.log(2.0)),
+        **_density_scale(config, ll, dim),
         "reconstruction": float(summary.reconstruction.mean()),
         "kl_per_layer": {kname: float(v.mean()) for kname, v in summary.kl_per_layer.items()},
         "kl_per_unit": {kname: v.tolist() for kname, v in summary.kl_per_unit.items()},
         "active_units": active_units(summary.posterior_mean, s.active_threshold),
+        **_generation_report(run_dir, config, model, splits, state, checkpoint, quality, inception),
         "seconds": time.time() - start,
     }
     text = json.dumps(result, indent=2)
@@ -157,21 +212,28 @@ def _images(x: torch.Tensor, shape: tuple[int, ...]) -> np.ndarray:
 
 
 @torch.no_grad()
-def sample_run(run_dir: str | Path, n: int = 100, checkpoint: str = "best", seed: int = 0) -> list[Path]:
-    """`vaelab sample`: PNG grids of n samples from the prior (means of p(x|z)) and of reconstructions."""
+def sample_run(run_dir: str | Path, n: int = 100, checkpoint: str = "best", seed: int = 0, source: str = "prior",
+               uncertainty: bool = False) -> list[Path]:
+    """`vaelab sample`: PNG grids of n samples (means of p(x|z), top latent from the prior or the aggregate-
+    posterior mixture) and of reconstructions; with uncertainty, the predicted sigma beside both."""
     if n < 1:
         raise RunError(f"--n must be >= 1, got {n}")
     run_dir = Path(run_dir)
-    config, model, splits, _ = load_run(run_dir, checkpoint)
-    if has_batchnorm(model):
-        train_x = binarize_fixed(splits.train, seed=12346) if splits.binarize else splits.train
-        recompute_batchnorm(model, train_x, config.eval.bn_batch_size)
+    config, model, splits, state = load_run(run_dir, checkpoint)
+    _prepare_for_evaluation(model, splits, config)
+    agg = None
+    if source == "aggregate":
+        agg = aggregate_posterior(run_dir, config, model, fixed_train(splits, config, TRAIN_EVAL_SEED),
+                                  checkpoint, state["epoch"])
     torch.manual_seed(seed)
     ncol = int(np.ceil(np.sqrt(n)))
-    samples = save_grid(_images(model.generate(n).mean, splits.image_shape), run_dir / "samples.png", ncol)
+    suffix = "" if source == "prior" else f"-{source}"
+    generated = generate(model, n, source, agg)
+    samples = save_grid(_images(generated.mean, splits.image_shape), run_dir / f"samples{suffix}.png", ncol)
     x = splits.test[: max(1, min(n, splits.test.shape[0]) // 2)]
     recon = model(x).px.mean
     pairs = torch.stack([x, recon], dim=1).reshape(-1, x.shape[1])  # input, reconstruction, input, ...
     ncol_pairs = 2 * max(1, ncol // 2)
     recons = save_grid(_images(pairs, splits.image_shape), run_dir / "reconstructions.png", ncol_pairs)
-    return [samples, recons]
+    maps = write_uncertainty(run_dir, model, x, generated, splits.image_shape, ncol, suffix) if uncertainty else []
+    return [samples, recons, *maps]

@@ -11,15 +11,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from vaelab.data import binarize_dynamic
+from vaelab.data import binarize_dynamic, dequantize_dynamic
 from vaelab.objectives import Objective, elbo, linear_warmup
 from vaelab.train.checkpoint import clean_stale_temporaries, load_checkpoint, save_atomic
+from vaelab.train.decoder_variance_hooks import decoder_variance_hooks
+from vaelab.train.hooks import TrainingHook
 from vaelab.train.metrics import MetricsLog
 from vaelab.train.settings import TrainSettings
 
@@ -35,6 +37,7 @@ class TrainData:
     train: Tensor  # (N, D): grey levels when binarize, else the values themselves
     val: Tensor  # (M, D): ready to use (binarised once when binarize)
     binarize: bool
+    dequantize: int = 0  # grey levels of the stored data: fresh uniform noise every epoch (0: off)
 
 
 @dataclass
@@ -102,7 +105,7 @@ def validate(model: nn.Module, val: Tensor, batch_size: int) -> dict[str, Any]:
 
 
 def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, s: TrainSettings, beta: float,
-                gen: torch.Generator, bar: tqdm, bad_run: list[int]) -> EpochStats:
+                gen: torch.Generator, bar: tqdm, bad_run: list[int], hooks: Sequence[TrainingHook] = ()) -> EpochStats:
     """One pass over x in a random order; bad_run[0] counts consecutive skipped steps across epochs."""
     stats = EpochStats()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -111,7 +114,8 @@ def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, s: Trai
         bar.update(1)
         if idx.shape[0] < 2:  # batch-norm needs two examples; the remainder is seen next epoch
             continue
-        obj = elbo(model, x[idx], beta=beta, eq_samples=s.eq_samples, iw_samples=s.iw_samples)
+        xb = x[idx]
+        obj = elbo(model, xb, beta=beta, eq_samples=s.eq_samples, iw_samples=s.iw_samples)
         opt.zero_grad(set_to_none=True)
         ok = bool(torch.isfinite(obj.loss))
         if ok:
@@ -129,13 +133,20 @@ def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, s: Trai
             continue
         bad_run[0] = 0
         opt.step()
+        for hook in hooks:
+            hook.after_step(model, xb, obj)
         stats.add(obj, float(norm))
     return stats
 
 
 def fit(model: nn.Module, data: TrainData, s: TrainSettings, run_dir: str | Path, resume: bool = False,
-        metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Train for s.epochs epochs (continuing from run_dir's checkpoint when resume), return this call's records."""
+        metadata: dict[str, Any] | None = None, hooks: Sequence[TrainingHook] | None = None) -> list[dict[str, Any]]:
+    """Train for s.epochs epochs (continuing from run_dir's checkpoint when resume), return this call's records.
+
+    hooks: rules run after each step and each epoch (train/hooks.py); None gives the ones the model's
+    decoders need (closed-form variance, two-stage switch).
+    """
+    hooks = decoder_variance_hooks(model, s) if hooks is None else list(hooks)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     clean_stale_temporaries(run_dir)
@@ -151,6 +162,8 @@ def fit(model: nn.Module, data: TrainData, s: TrainSettings, run_dir: str | Path
         torch.set_rng_state(ck["rng"])
         gen.set_state(ck["data_rng"])
         start, skipped_total, best = ck["epoch"] + 1, ck["skipped_steps"], ck["best_val_elbo"]
+        for hook, hook_state in zip(hooks, ck.get("hooks", [])):
+            hook.load_state_dict(hook_state)
     else:
         torch.manual_seed(s.seed)
         gen.manual_seed(s.seed)
@@ -166,10 +179,14 @@ def fit(model: nn.Module, data: TrainData, s: TrainSettings, run_dir: str | Path
                 group["lr"] = lr
             model.train()
             x = binarize_dynamic(data.train, gen) if data.binarize else data.train
-            stats = train_epoch(model, opt, x, s, beta, gen, bar, bad_run)
+            if data.dequantize:
+                x = dequantize_dynamic(x, data.dequantize, gen)
+            stats = train_epoch(model, opt, x, s, beta, gen, bar, bad_run, hooks)
             skipped_total += stats.skipped
             record = {"epoch": epoch, "beta": beta, "lr": lr, **stats.summary(),
                       "skipped_steps_total": skipped_total, **validate(model, data.val, 500)}
+            for hook in hooks:
+                record.update(hook.after_epoch(model, epoch, record))
             improved = record.get("val_elbo", record["train_elbo"]) > best
             best = max(best, record.get("val_elbo", record["train_elbo"]))
             bar.set_postfix(epoch=epoch, elbo=f"{record['train_elbo']:.2f}", val=f"{record.get('val_elbo', math.nan):.2f}")
@@ -177,7 +194,8 @@ def fit(model: nn.Module, data: TrainData, s: TrainSettings, run_dir: str | Path
             records.append(record)
             state = {"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(),
                      "rng": torch.get_rng_state(), "data_rng": gen.get_state(), "skipped_steps": skipped_total,
-                     "best_val_elbo": best, "metadata": metadata or {}}
+                     "best_val_elbo": best, "metadata": metadata or {},
+                     "hooks": [hook.state_dict() for hook in hooks]}
             if improved:
                 save_atomic(state, run_dir / BEST)
             save_atomic(state, run_dir / LAST)
