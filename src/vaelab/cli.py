@@ -78,6 +78,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         a = r["aggregate_posterior"]
         print(f"KL(aggregate || prior) {a['kl_aggregate_prior']:.3f} ± {a['kl_aggregate_prior_se']:.3f} nats "
               f"({a['components']}-component mixture over the top latent)")
+        print(f"L_{r['iw_samples']} with the mixture as prior {a['log_likelihood']:.3f} ± {a['log_likelihood_se']:.3f} nats")
     for name, values in ((k, v) for k, v in r.get("sample_quality", {}).items() if k in ("fd_classifier", "fid_inception")):
         print(f"{name:<20}{', '.join(f'{src} {d:.3f}' for src, d in values.items())}")
     print(f"written to {args.run_dir}/eval.json")

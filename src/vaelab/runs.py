@@ -160,13 +160,13 @@ def _density_scale(config: Config, ll: torch.Tensor, dim: int) -> dict[str, Any]
 
 
 def _generation_report(run_dir: Path, config: Config, model: nn.Module, splits: Splits, state: dict,
-                       checkpoint: str, quality: bool, inception: str | None) -> dict[str, Any]:
-    """Aggregate-posterior KL (eval.aggregate_components > 0) and, if asked, sample quality."""
+                       checkpoint: str, x: torch.Tensor, k: int, quality: bool, inception: str | None) -> dict[str, Any]:
+    """Aggregate-posterior KL and L_K on x (eval.aggregate_components > 0) and, if asked, sample quality."""
     agg, out = None, {}
     if config.eval.aggregate_components > 0:
         agg = aggregate_posterior(run_dir, config, model, fixed_train(splits, config, TRAIN_EVAL_SEED),
                                   checkpoint, state["epoch"])
-        out["aggregate_posterior"] = aggregate_report(agg, config.eval.aggregate_kl_samples)
+        out["aggregate_posterior"] = aggregate_report(agg, config, model, x, k)
     if quality:
         out["sample_quality"] = sample_quality(model, config, agg, inception)
     return out
@@ -198,7 +198,7 @@ def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | Non
         "kl_per_layer": {kname: float(v.mean()) for kname, v in summary.kl_per_layer.items()},
         "kl_per_unit": {kname: v.tolist() for kname, v in summary.kl_per_unit.items()},
         "active_units": active_units(summary.posterior_mean, s.active_threshold),
-        **_generation_report(run_dir, config, model, splits, state, checkpoint, quality, inception),
+        **_generation_report(run_dir, config, model, splits, state, checkpoint, x, k, quality, inception),
         "seconds": time.time() - start,
     }
     text = json.dumps(result, indent=2)
