@@ -119,10 +119,10 @@ class AggregatePrior(nn.Module):
     def __init__(self, model: nn.Module, agg: AggregatePosterior) -> None:
         super().__init__()
         self.model = model
-        self.prior = agg.distribution(torch.float32)
+        self.agg = agg
 
     def forward(self, x: Tensor, n_samples: int = 1) -> ModelOutput:
         out = run_model(self.model, x, n_samples=n_samples)
         top = out.latents[-1]
-        out.latents[-1] = Latent(top.name, top.z, top.q, self.prior)
+        out.latents[-1] = Latent(top.name, top.z, top.q, self.agg.distribution(top.z.dtype))
         return out

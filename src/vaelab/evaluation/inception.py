@@ -8,6 +8,7 @@ returns the 2048 pool features. Grey images are repeated over the three colour c
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,9 @@ def load_inception(path: str | Path) -> torch.jit.ScriptModule:
         raise InceptionError(f"no Inception weights at {path}; give the path of inception-2015-12-05.pt "
                              "(TorchScript), which vaelab does not download")
     try:
-        net = torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():  # the published file is TorchScript, which torch now marks deprecated
+            warnings.simplefilter("ignore", DeprecationWarning)
+            net = torch.jit.load(str(path), map_location="cpu")
     except Exception as err:  # noqa: BLE001 - any unreadable file gets the same one-line answer
         raise InceptionError(f"{path} is not a TorchScript file ({type(err).__name__}); give "
                              "inception-2015-12-05.pt") from None
