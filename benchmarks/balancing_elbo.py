@@ -53,15 +53,28 @@ def base_overrides(dataset: str, epochs: int, stage_one_max: int) -> list[str]:
             f"eval.classifier_dir={ROOT / 'runs' / 'bench' / 'fd_classifier'}"]
 
 
+def evaluation(folder: Path, k: int, limit: int, quality: bool) -> dict:
+    """evaluate_run on the first `limit` test images, or its saved result if it is newer than the checkpoint."""
+    saved = folder / f"eval-test-K{k}.json"
+    if saved.is_file() and saved.stat().st_mtime > (folder / LAST).stat().st_mtime:
+        result = json.loads(saved.read_text())
+        if result["n"] == limit and (not quality or "sample_quality" in result):
+            return result
+    return evaluate_run(folder, "test", k, "best", limit=limit, progress=False, quality=quality)
+
+
 def run_variant(folder: Path, overrides: list[str]) -> dict:
+    timing = folder / "train_seconds.json"  # wall-clock training time, kept when a later call only evaluates
     start = time.time()
     if (folder / LAST).exists():
-        train_run(None, folder, [o for o in overrides if o.startswith("train.epochs")], resume=True)
+        records = train_run(None, folder, [o for o in overrides if o.startswith("train.epochs")], resume=True)
     else:
-        train_run(None, folder, overrides)
-    train_s = time.time() - start
-    ev20 = evaluate_run(folder, "test", 20, "best", limit=500, progress=False, quality=True)
-    ev5000 = evaluate_run(folder, "test", 5000, "best", limit=100, progress=False)
+        records = train_run(None, folder, overrides)
+    if records:
+        timing.write_text(json.dumps(time.time() - start + (json.loads(timing.read_text()) if timing.exists() else 0)))
+    train_s = json.loads(timing.read_text()) if timing.exists() else None
+    ev20 = evaluation(folder, 20, 500, quality=True)
+    ev5000 = evaluation(folder, 5000, 100, quality=False)
     metrics = read_metrics(folder / "metrics.jsonl")
     last = metrics[-1]
     return {
@@ -112,10 +125,15 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     base = base_overrides(args.dataset, args.epochs, args.stage_one_max)
     results = {}
-    for i, name in enumerate(args.variants):
-        folder = ROOT / "runs" / "bench" / "balancing-elbo" / f"{args.dataset}-{i}"
+    for name in args.variants:
+        folder = ROOT / "runs" / "bench" / "balancing-elbo" / f"{args.dataset}-{list(VARIANTS).index(name)}"
         results[name] = run_variant(folder, base + VARIANTS[name])
         print(name, json.dumps(results[name]), flush=True)
+        write_results(args, results)
+
+
+def write_results(args: argparse.Namespace, results: dict) -> None:
+    """benchmarks/results/<stem>.{json,md} with the variants done so far."""
     schedule = (f"VAE, latent 16, MLP 784-512-512-16 / 16-512-512-784, leaky ReLU, no batch-norm; Adam lr 1e-3, "
                 f"batch 128, {args.epochs} epochs on {args.dataset} in [0, 1] (not dequantised; 1,000 training images held "
                 f"out for choosing the best epoch); two-stage: stage one ends after 2 epochs without 0.1% ELBO gain or "
