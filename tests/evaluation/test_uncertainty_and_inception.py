@@ -31,6 +31,7 @@ class FakeInception(nn.Module):
         return torch.cat([f, f ** 2], dim=1) if return_features else f
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 def test_inception_features_from_a_torchscript_file(tmp_path):
     torch.jit.script(FakeInception()).save(str(tmp_path / "inception.pt"))
     net = load_inception(tmp_path / "inception.pt")
