@@ -105,7 +105,7 @@ def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str]
     if resume and not (run_dir / LAST).exists():
         resume = False  # killed before the first checkpoint: start from the beginning
     levels = grey_levels(config.data.name) if config.data.dequantize else 0
-    data = TrainData(splits.train, splits.val, splits.binarize, dequantize=levels)
+    data = TrainData(splits.train, splits.val, splits.binarize, dequantize_levels=levels)
     return fit(model, data, config.train, run_dir, resume, model_metadata(config, splits.train.shape[1]))
 
 

@@ -37,7 +37,7 @@ class TrainData:
     train: Tensor  # (N, D): grey levels when binarize, else the values themselves
     val: Tensor  # (M, D): ready to use (binarised once when binarize)
     binarize: bool
-    dequantize: int = 0  # grey levels of the stored data: fresh uniform noise every epoch (0: off)
+    dequantize_levels: int = 0  # grey levels of the stored data: fresh uniform noise every epoch (0: off)
 
 
 @dataclass
@@ -179,8 +179,8 @@ def fit(model: nn.Module, data: TrainData, s: TrainSettings, run_dir: str | Path
                 group["lr"] = lr
             model.train()
             x = binarize_dynamic(data.train, gen) if data.binarize else data.train
-            if data.dequantize:
-                x = dequantize_dynamic(x, data.dequantize, gen)
+            if data.dequantize_levels:
+                x = dequantize_dynamic(x, data.dequantize_levels, gen)
             stats = train_epoch(model, opt, x, s, beta, gen, bar, bad_run, hooks)
             skipped_total += stats.skipped
             record = {"epoch": epoch, "beta": beta, "lr": lr, **stats.summary(),
