@@ -64,7 +64,7 @@ class GaussianDecoder(nn.Module):
 
     def summary(self) -> dict[str, float]:
         """What the metrics record of an epoch shows of this head (sigma^2 where it does not depend on z)."""
-        return {"obs_variance": float(self.shared_variance().mean())}
+        return {"obs_variance": float(self.shared_variance().detach().mean())}
 
 
 class GaussianFixedVariance(GaussianDecoder):
