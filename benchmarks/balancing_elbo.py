@@ -64,6 +64,8 @@ NOTES = """Notes.
   at most -0.5 log(2 pi sigma*^2), only 0.5 nat above the global model's average (-0.5 log(2 pi sigma*^2) - 0.5 at
   MSE = sigma*^2), so the per-pixel head can add at most 784 x 0.5 = 392 nats to the reconstruction term of the
   global model; the paper's gain (1145 -> 5708) implies predicted variances far below its global optimum.
+- Uncertainty maps of the two-stage model: balancing_elbo_uncertainty_reconstructions.png and
+  balancing_elbo_uncertainty_samples_aggregate.png beside this file (vaelab sample RUN --from aggregate --uncertainty).
 - Training time: wall-clock, 1 thread, on a 2-core machine shared with other jobs (load average about 7)."""
 
 
