@@ -21,6 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override a config value")
     t.add_argument("--run-dir", help="folder for checkpoints, metrics and results")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR exactly where it stopped")
+    t.add_argument("--init-from", metavar="RUN_DIR", help="start from the weights of another run (same model)")
 
     e = sub.add_parser("evaluate", help="ELBO, L_K, KL per layer and active units; writes eval.json")
     e.add_argument("run_dir")
@@ -45,7 +46,7 @@ def _train(args: argparse.Namespace) -> None:
     if not args.resume and not args.run_dir:
         raise ConfigError("give --run-dir DIR for a new run (or --resume DIR to continue one)")
     run_dir = args.resume or args.run_dir
-    records = train_run(args.config, run_dir, args.set, resume=bool(args.resume))
+    records = train_run(args.config, run_dir, args.set, resume=bool(args.resume), init_from=args.init_from)
     last = records[-1] if records else {}
     print(f"run folder: {run_dir}")
     if last:

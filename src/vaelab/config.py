@@ -61,7 +61,7 @@ def _check_type(value: Any, hint: Any, key: str) -> Any:
                 return _check_type(value, option, key)
             except ConfigError as err:
                 errors.append(str(err))
-        raise ConfigError(f"{key}: {value!r} is not a {_type_name(hint)}")
+        raise ConfigError(f"{key}: {value!r} is not of type {_type_name(hint)}")
     if hint is type(None):
         if value is None:
             return None
@@ -72,6 +72,11 @@ def _check_type(value: Any, hint: Any, key: str) -> Any:
     elif hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads 3e-4 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
     elif hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
@@ -79,7 +84,7 @@ def _check_type(value: Any, hint: Any, key: str) -> Any:
         return value
     elif hint is Any:
         return value
-    raise ConfigError(f"{key}: {value!r} is not a {_type_name(hint)}")
+    raise ConfigError(f"{key}: {value!r} is not of type {_type_name(hint)}")
 
 
 def _type_name(hint: Any) -> str:

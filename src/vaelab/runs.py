@@ -67,8 +67,13 @@ def _resume_config(run_dir: Path, overrides: list[str]) -> Config:
     return load_config(run_dir / CONFIG_FILE, overrides)
 
 
-def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str] = (), resume: bool = False) -> list[dict]:
-    """`vaelab train`: a new run in run_dir, or (resume) continue the run already there."""
+def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str] = (), resume: bool = False,
+              init_from: str | Path | None = None) -> list[dict]:
+    """`vaelab train`: a new run in run_dir, or (resume) continue the run already there.
+
+    init_from: start a new run from the weights of another run's last checkpoint (e.g. the LVAE paper's
+    fine-tuning); its model must match this config's model.
+    """
     run_dir = Path(run_dir)
     overrides = list(overrides)
     if resume:
@@ -78,7 +83,13 @@ def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str]
         if (run_dir / LAST).exists():
             raise RunError(f"{run_dir} already holds a run; continue it with vaelab train --resume {run_dir} or choose another --run-dir")
     splits = prepare_data(config)
+    torch.manual_seed(config.train.seed)  # the initial weights depend on the seed alone
     model = build_model(config, splits.train.shape[1])
+    if init_from is not None:
+        if resume:
+            raise RunError("--init-from starts a new run; it cannot be combined with --resume")
+        state = load_checkpoint(Path(init_from) / LAST, expect_metadata=model_metadata(config, splits.train.shape[1]))
+        model.load_state_dict(state["model"])
     run_dir.mkdir(parents=True, exist_ok=True)
     _write_text_atomic(run_dir / CONFIG_FILE, dump_config(config))
     if resume and not (run_dir / LAST).exists():
