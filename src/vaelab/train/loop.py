@@ -101,6 +101,19 @@ def validate(model: nn.Module, val: Tensor, batch_size: int) -> dict[str, Any]:
     }
 
 
+def _guarded_elbo(model: nn.Module, x: Tensor, beta: float, s: TrainSettings) -> Objective | None:
+    """The training objective, or None where the network produced non-finite distribution parameters.
+
+    torch.distributions rejects NaN/inf parameters when it validates them; that is a non-finite step too.
+    """
+    try:
+        return elbo(model, x, beta=beta, eq_samples=s.eq_samples, iw_samples=s.iw_samples)
+    except ValueError as err:
+        if "found invalid values" in str(err):
+            return None
+        raise
+
+
 def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, s: TrainSettings, beta: float,
                 gen: torch.Generator, bar: tqdm, bad_run: list[int]) -> EpochStats:
     """One pass over x in a random order; bad_run[0] counts consecutive skipped steps across epochs."""
@@ -111,9 +124,9 @@ def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, s: Trai
         bar.update(1)
         if idx.shape[0] < 2:  # batch-norm needs two examples; the remainder is seen next epoch
             continue
-        obj = elbo(model, x[idx], beta=beta, eq_samples=s.eq_samples, iw_samples=s.iw_samples)
+        obj = _guarded_elbo(model, x[idx], beta, s)
         opt.zero_grad(set_to_none=True)
-        ok = bool(torch.isfinite(obj.loss))
+        ok = obj is not None and bool(torch.isfinite(obj.loss))
         if ok:
             obj.loss.backward()
             norm = torch.nn.utils.clip_grad_norm_(params, s.grad_clip if s.grad_clip > 0 else math.inf)
