@@ -1,4 +1,4 @@
-"""The command line: vaelab train | evaluate | sample. Errors are one line, never a traceback."""
+"""The command line: vaelab train | evaluate | sample | report | compare. Errors are one line, never a traceback."""
 
 from __future__ import annotations
 
@@ -35,7 +35,21 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=int, default=100, help="number of samples")
     s.add_argument("--checkpoint", default="best", choices=["best", "last"])
     s.add_argument("--seed", type=int, default=0)
+    _add_report_parsers(sub)
     return p
+
+
+def _add_report_parsers(sub: argparse._SubParsersAction) -> None:
+    r = sub.add_parser("report", help="RUN_DIR/report.html: curves, KL maps, latent PCA, samples (self-contained)")
+    r.add_argument("run_dir")
+    r.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    r.add_argument("--points", type=int, default=2000, help="test examples in the latent PCA (default 2000)")
+    r.add_argument("--images", type=int, default=64, help="samples from the prior (default 64)")
+
+    c = sub.add_parser("compare", help="runs' evaluation numbers side by side (Markdown printed, CSV written)")
+    c.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    c.add_argument("--by", metavar="KEY", help="sort and group by a config key, e.g. model.latent, layers, experiment")
+    c.add_argument("--csv", default="compare.csv", metavar="PATH", help="where to write the CSV (default compare.csv)")
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -72,7 +86,21 @@ def _sample(args: argparse.Namespace) -> None:
         print(f"wrote {path}")
 
 
-COMMANDS = {"train": _train, "evaluate": _evaluate, "sample": _sample}
+def _report(args: argparse.Namespace) -> None:
+    from vaelab.reports import report_run
+
+    print(f"wrote {report_run(args.run_dir, args.checkpoint, args.points, args.images)}")
+
+
+def _compare(args: argparse.Namespace) -> None:
+    from vaelab.reports import compare_runs
+
+    table, csv_path = compare_runs(args.run_dirs, args.by, args.csv)
+    print(table)
+    print(f"\nwrote {csv_path}")
+
+
+COMMANDS = {"train": _train, "evaluate": _evaluate, "sample": _sample, "report": _report, "compare": _compare}
 
 
 def main(argv: list[str] | None = None) -> int:
