@@ -37,6 +37,7 @@ from vaelab.train import read_metrics
 REPORT_FILE, FIGURE_DIR, METRICS_FILE = "report.html", "report", "metrics.jsonl"
 ACTIVE_KL = 0.01  # nats: a unit counts as active over epochs when its KL exceeds this
 GRID_WIDTH = 560  # pixels: image grids are scaled up to about this width
+UNCERTAINTY_EXAMPLES = 10  # test examples in the uncertainty figure
 
 
 @dataclass
@@ -182,11 +183,11 @@ def _latent_space(ctx: ReportContext) -> list[Section]:
     return [section]
 
 
-def _grid(images: torch.Tensor, ctx: ReportContext, name: str, ncol: int, cmap: str = "gray") -> Path:
+def _grid(images: torch.Tensor, ctx: ReportContext, name: str, ncol: int) -> Path:
     """A PNG grid about GRID_WIDTH pixels wide whatever the image size (8x8 digits and 28x28 MNIST alike)."""
     shape = ctx.splits.image_shape
     scale = max(1, GRID_WIDTH // (ncol * (shape[-1] + 1)))
-    return save_grid(images.detach().reshape(-1, *shape).cpu().numpy(), ctx.figure(name), ncol, scale, cmap)
+    return save_grid(images.detach().reshape(-1, *shape).cpu().numpy(), ctx.figure(name), ncol, scale)
 
 
 def _decoder_scale(px: torch.distributions.Distribution) -> torch.Tensor | None:
@@ -211,10 +212,11 @@ def _pictures(ctx: ReportContext) -> list[Section]:
     if scale is not None:
         scale = scale.expand_as(px.mean)
         if float(scale.std()) > 1e-6 * float(scale.mean()):
-            triples = torch.stack([x, px.mean.clamp(0, 1), scale / scale.max()], dim=1).reshape(-1, x.shape[1])
-            section.images.append(Image(_grid(triples, ctx, "uncertainty.png", 3 * max(1, ncol // 3), "magma"),
-                                        f"Input, mean and standard deviation of p(x|z) (black 0, white "
-                                        f"{float(scale.max()):.3g})"))
+            k, shape = min(x.shape[0], UNCERTAINTY_EXAMPLES), (-1, *ctx.splits.image_shape)
+            path = figures.plot_uncertainty(*(t[:k].reshape(shape).numpy() for t in (x, px.mean, scale)),
+                                            ctx.figure("uncertainty.png"))
+            section.images.append(Image(path, "Test inputs, the mean and the standard deviation of p(x|z): where "
+                                              "the decoder is unsure"))
         else:
             section.paragraphs.append(f"The decoder's standard deviation is one value for every pixel: "
                                       f"{float(scale.mean()):.4g}.")
@@ -300,5 +302,10 @@ def compare_runs(run_dirs: list[str | Path], by: str | None = None,
         raise RunError(f"--by {by}: no run's config has this key; use a dotted key of config.yaml such as "
                        "model.latent or train.warmup_epochs, or layers")
     header, rows = comparison_table(runs, by, paper_references())
-    return to_markdown(header, rows), write_csv(header, rows, csv_path)
+    try:
+        Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
+        written = write_csv(header, rows, csv_path)
+    except OSError as err:
+        raise RunError(f"cannot write {csv_path} ({err.strerror}); give another --csv PATH") from None
+    return to_markdown(header, rows), written
 

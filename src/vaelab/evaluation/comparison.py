@@ -40,7 +40,7 @@ DERIVED_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {"layers": _layers}
 EVAL_COLUMNS: list[tuple[str, str]] = [
     ("split", "split"), ("n", "n"), ("iw_samples", "K"), ("elbo", "L_1"), ("elbo_se", "L_1 se"),
     ("log_likelihood", "L_K"), ("log_likelihood_se", "L_K se"), ("bits_per_dim", "bits/dim"),
-    ("reconstruction", "E_q log p(x|z)"),
+    ("reconstruction", "reconstruction"),
 ]
 _NOT_SHOWN = {"checkpoint", "epoch", "bound", "seconds", "kl_per_layer", "kl_per_unit", "active_units"}
 
@@ -90,27 +90,41 @@ def _kl_and_units(evaluation: dict[str, Any]) -> tuple[Any, Any]:
     return total, active
 
 
+def _epochs(run: RunSummary) -> Any:
+    """"trained/planned", e.g. 120/2000 for a run cut short or still going."""
+    if run.epochs_trained is None:
+        return MISSING
+    planned = config_value(run.config, "train.epochs")
+    return f"{run.epochs_trained}/{'?' if planned is MISSING else planned}"
+
+
+def _row(run: RunSummary, by: str | None, extra: list[str], ref: PaperReference | None,
+         paper: tuple[bool, list[str]]) -> list[Any]:
+    """One run's cells in the order of comparison_table's header; paper = (source column?, metrics)."""
+    ev = run.evaluation or {}
+    row = [run.path] + ([_show(config_value(run.config, by))] if by else [])
+    row += [run.status, config_value(run.config, "experiment"), config_value(run.config, "model.family"), _epochs(run)]
+    row += [ev.get(key, MISSING) for key, _ in EVAL_COLUMNS]
+    row += [*_kl_and_units(ev), *(ev.get(k, MISSING) for k in extra)]
+    with_source, metrics = paper
+    row += ([ref.source if ref else MISSING] if with_source else [])
+    return row + [ref.numbers.get(m, MISSING) if ref else MISSING for m in metrics]
+
+
 def comparison_table(runs: Sequence[RunSummary], by: str | None,
                      references: dict[str, PaperReference]) -> tuple[list[str], list[list[Any]]]:
-    """(header, rows): one row per run, sorted by the `by` key's value when given (ties keep their order)."""
+    """(header, rows): one row per run, sorted by the `by` key's value when given (ties keep their order).
+
+    Paper columns appear when a run's experiment has a reference: its source, then one column per metric
+    that some run's reference reports.
+    """
     extra = _extra_eval_keys(runs)
     refs = [references.get(config_value(r.config, "experiment") or "") for r in runs]
-    metrics = [m for m in REFERENCE_METRICS if any(ref and m in ref.numbers for ref in refs)]
+    paper = (any(refs), [m for m in REFERENCE_METRICS if any(ref and m in ref.numbers for ref in refs)])
     header = (["run"] + ([by] if by else []) + ["status", "experiment", "family", "epochs"]
               + [title for _, title in EVAL_COLUMNS] + ["KL", "active units"] + extra
-              + (["paper source"] if any(refs) else []) + [REFERENCE_METRICS[m] for m in metrics])
-    rows = []
-    for run, ref in zip(runs, refs):
-        ev = run.evaluation or {}
-        planned = config_value(run.config, "train.epochs")
-        epochs = MISSING if run.epochs_trained is None else f"{run.epochs_trained}/{'?' if planned is MISSING else planned}"
-        row = [run.path] + ([_show(config_value(run.config, by))] if by else [])
-        row += [run.status, config_value(run.config, "experiment"), config_value(run.config, "model.family"), epochs]
-        row += [ev.get(key, MISSING) for key, _ in EVAL_COLUMNS]
-        row += [*_kl_and_units(ev), *(ev.get(k, MISSING) for k in extra)]
-        row += ([ref.source if ref else MISSING] if any(refs) else [])
-        row += [ref.numbers.get(m, MISSING) if ref else MISSING for m in metrics]
-        rows.append(row)
+              + (["paper source"] if paper[0] else []) + [REFERENCE_METRICS[m] for m in paper[1]])
+    rows = [_row(run, by, extra, ref, paper) for run, ref in zip(runs, refs)]
     if by:
         order = sorted(range(len(runs)), key=lambda i: _sort_key(config_value(runs[i].config, by)))
         rows = [rows[i] for i in order]
@@ -127,7 +141,8 @@ def _markdown_cell(value: Any) -> str:
 
 def to_markdown(header: list[str], rows: list[list[Any]]) -> str:
     """A GitHub-flavoured Markdown table; missing values are shown as —."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines = ["| " + " | ".join(_markdown_cell(h) for h in header) + " |",
+             "|" + "|".join(" --- " for _ in header) + "|"]
     lines += ["| " + " | ".join(_markdown_cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
 

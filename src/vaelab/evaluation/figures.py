@@ -114,6 +114,12 @@ def plot_curves(records: Records, keys: Sequence[str], path: str | Path, title: 
     return _save(fig, path)
 
 
+def units_sorted(kl: np.ndarray) -> np.ndarray:
+    """(E, D) KL per epoch and unit -> (D, E), units by decreasing last-epoch KL, floored at KL_FLOOR."""
+    order = np.argsort(-kl[-1], kind="stable")
+    return np.clip(kl[:, order].T, KL_FLOOR, None)
+
+
 def plot_unit_kl_heatmap(records: Records, key: str, path: str | Path) -> Path:
     """KL of every unit over epochs, one panel per layer, units sorted by their last KL (LVAE Fig. 4).
 
@@ -126,8 +132,7 @@ def plot_unit_kl_heatmap(records: Records, key: str, path: str | Path) -> Path:
     norm = LogNorm(vmin=KL_FLOOR, vmax=max(max(kl.max() for _, kl in per_layer.values()), KL_FLOOR * 10))
     image = None
     for ax, (name, (epochs, kl)) in zip(axes, per_layer.items()):
-        order = np.argsort(-kl[-1], kind="stable")
-        grid = np.clip(kl[:, order].T, KL_FLOOR, None)  # (D, E), most informative unit on top
+        grid = units_sorted(kl)
         extent = (epochs[0] - 0.5, epochs[-1] + 0.5, kl.shape[1] - 0.5, -0.5)
         image = ax.imshow(grid, aspect="auto", cmap="magma_r", norm=norm, extent=extent, interpolation="nearest")
         ax.set_ylabel(f"{name}\n{kl.shape[1]} units", rotation=0, ha="right", va="center")
@@ -185,11 +190,34 @@ def plot_latent_pca(samples: dict[str, np.ndarray], labels: np.ndarray, path: st
             keep = labels == c
             ax.scatter(pc[keep, 0], y[keep], s=4, color=f"C{int(c) % 10}", label=str(c), alpha=0.7)
         explained = ", ".join(f"{v:.0%}" for v in pca.explained_variance_ratio_)
-        ax.set_title(f"{name} ({z.shape[1]} dims; variance {explained})", fontsize="medium")
+        jitter = "" if pc.shape[1] > 1 else "; vertical: jitter"
+        ax.set_title(f"{name} ({z.shape[1]} dims; variance {explained}{jitter})", fontsize="medium")
         ax.set_xticks([])
         ax.set_yticks([])
     for ax in axes[len(samples):]:
         ax.set_visible(False)
     fig.legend(*axes[0].get_legend_handles_labels(), title="class", loc="center right", markerscale=3)
     fig.subplots_adjust(right=1 - 1.0 / (3.4 * ncol + 1.2))
+    return _save(fig, path)
+
+
+def plot_uncertainty(inputs: np.ndarray, means: np.ndarray, stds: np.ndarray, path: str | Path) -> Path:
+    """Inputs, means and standard deviations of p(x|z) for a decoder that predicts a variance.
+
+    Each argument is (N, H, W); one column per example, rows input / mean / standard deviation.
+    """
+    n = inputs.shape[0]
+    fig = Figure(figsize=(1.1 * n + 1.4, 3.6))
+    axes = fig.subplots(3, n, squeeze=False)
+    image = None
+    for i in range(n):
+        axes[0, i].imshow(inputs[i], cmap="gray", vmin=0, vmax=1)
+        axes[1, i].imshow(means[i], cmap="gray", vmin=0, vmax=1)
+        image = axes[2, i].imshow(stds[i], cmap="magma", vmin=0, vmax=float(stds.max()))
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for row, label in enumerate(("input", "mean", "std. dev.")):
+        axes[row, 0].set_ylabel(label)
+    fig.colorbar(image, ax=list(axes[2]), label="std. dev.", fraction=0.05, pad=0.02)
     return _save(fig, path)
