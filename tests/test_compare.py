@@ -74,7 +74,7 @@ def test_paper_numbers_sit_in_their_own_columns(runs, tmp_path):
     assert rows["five"]["paper source"] == "LVAE Fig. 3 / Table 1"
     assert rows["corrupt"]["paper source"] == "LVAE Fig. 3" and rows["corrupt"]["paper L_1"] == ""
     assert rows["two-untested"]["paper source"] == ""
-    assert "paper error %" not in rows["five"]  # no run names an experiment with an error rate
+    assert "paper error (%)" not in rows["five"]  # no run names an experiment with an error rate
 
 
 def test_by_key_sorts_groups_and_puts_missing_values_last(runs, tmp_path):

@@ -59,6 +59,7 @@ def test_report_draws_every_figure_of_a_tiny_run(reported):
     assert "could not be drawn" not in page and "Not evaluated yet" not in page
     assert page.count('<img src="data:image/png;base64,') == len(FIGURES)
     assert "Classification error" not in page and "auxiliary" not in page  # no such data in this run
+    assert "Experiment lvae-fig3/lvae-bn-wu-2layer" not in page  # Fig. 3 gives no number for 2 layers
 
 
 def test_report_page_makes_no_request_in_source(reported):
@@ -93,10 +94,10 @@ def test_browser_check_sees_a_broken_image_and_a_network_request(tmp_path):
     assert "http://127.0.0.1:9/x.png" in result["requests"]
 
 
-def _fake_run(folder: Path, records: list[dict]) -> Path:
+def _fake_run(folder: Path, records: list[dict], experiment: str | None = None) -> Path:
     """A run folder with a config and metrics but no checkpoint: only the metrics-driven sections can be drawn."""
     folder.mkdir()
-    (folder / "config.yaml").write_text(yaml.safe_dump({k: v for k, v in TINY.items() if k != "experiment"}))
+    (folder / "config.yaml").write_text(yaml.safe_dump({**TINY, "experiment": experiment}))
     (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     return folder
 
@@ -107,10 +108,11 @@ def test_report_sections_follow_the_data(tmp_path, capsys):
                 "val_error": 0.5 / e, "grad_norm": 1.0, "skipped_steps": 0,
                 "val_kl_per_layer": {"z1": 2.0, "a1": 1.0},
                 "val_kl_per_unit": {"z1": [1.5, 0.5, 0.0], "a1": [1.0, 0.0]}} for e in range(1, 4)]
-    run_dir = _fake_run(tmp_path / "aux", records)
+    run_dir = _fake_run(tmp_path / "aux", records, experiment="adgm-table2/mnist-100-adgm")
     page = report_run(run_dir, progress=False).read_text()
     assert "<h2>Classification error</h2>" in page and (run_dir / FIGURE_DIR / "error.png").is_file()
     assert "a1: auxiliary variables" in page
+    assert "the paper reports (ADGM Table 2): error (%) 0.96." in page
     assert "Not evaluated yet" in page
     assert "Model could not be drawn: CheckpointError" in page
     assert "could not be drawn" in capsys.readouterr().err

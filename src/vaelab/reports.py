@@ -29,7 +29,7 @@ from vaelab.data import Splits, binarize_fixed
 from vaelab.evaluation import has_batchnorm, recompute_batchnorm, sample_latents, save_grid
 from vaelab.evaluation import figures
 from vaelab.evaluation.comparison import RunSummary, comparison_table, config_value, to_markdown, write_csv
-from vaelab.evaluation.references import paper_references
+from vaelab.evaluation.references import REFERENCE_METRICS, paper_references
 from vaelab.evaluation.report import Image, Section, Table, render_html
 from vaelab.runs import CONFIG_FILE, EVAL_FILE, RunError, load_run
 from vaelab.train import read_metrics
@@ -93,8 +93,19 @@ def _overview(ctx: ReportContext) -> list[Section]:
     else:
         run.paragraphs.append("Numbers of eval.json (nats per example; higher is better for the bounds):")
         run.tables = _eval_tables(ctx.evaluation)
-    config = Section("Configuration", preformatted=(ctx.run_dir / CONFIG_FILE).read_text())
-    return [run, config]
+    text = (ctx.run_dir / CONFIG_FILE).read_text()
+    run.paragraphs += _paper_line(yaml.safe_load(text))
+    return [run, Section("Configuration", preformatted=text)]
+
+
+def _paper_line(config: Any) -> list[str]:
+    """The paper's numbers for the run's experiment, if its preset names one that has them."""
+    experiment = config_value(config if isinstance(config, dict) else None, "experiment")
+    ref = paper_references().get(experiment or "")
+    if ref is None or not ref.numbers:
+        return []
+    numbers = ", ".join(f"{REFERENCE_METRICS[m].removeprefix('paper ')} {v:g}" for m, v in ref.numbers.items())
+    return [f"Experiment {experiment}; the paper reports ({ref.source}): {numbers}."]
 
 
 def _error_keys(records: list[dict[str, Any]]) -> list[str]:

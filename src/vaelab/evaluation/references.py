@@ -24,7 +24,7 @@ class PaperReference:
 REFERENCE_METRICS: dict[str, str] = {
     "elbo": "paper L_1",
     "log_likelihood": "paper L_5000",
-    "error": "paper error %",
+    "error": "paper error (%)",
 }
 
 _LVAE_VARIANTS = ("vae", "vae-bn", "vae-bn-wu", "lvae-bn-wu")
