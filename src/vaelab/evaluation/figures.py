@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from sklearn.decomposition import PCA
 
 Records = Sequence[dict[str, Any]]
@@ -44,6 +45,9 @@ def nested_series(records: Records, key: str) -> dict[str, tuple[np.ndarray, np.
 
 
 def _save(fig: Figure, path: str | Path) -> Path:
+    for ax in fig.axes:
+        if ax.get_xlabel() == "epoch":  # no ticks between epochs on short runs
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     path = Path(path)
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
     return path
@@ -177,7 +181,7 @@ def plot_latent_pca(samples: dict[str, np.ndarray], labels: np.ndarray, path: st
 
     samples: name -> (N, D_i); labels: (N,) integer classes.
     """
-    ncol = min(len(samples), 5)
+    ncol = min(len(samples), 3)
     nrow = -(-len(samples) // ncol)
     fig = Figure(figsize=(3.4 * ncol + 1.2, 3.3 * nrow))
     axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
