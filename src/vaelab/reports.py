@@ -25,8 +25,8 @@ from torch.distributions import Independent
 from tqdm.auto import tqdm
 
 from vaelab.config import Config
-from vaelab.data import Splits, binarize_fixed
-from vaelab.evaluation import has_batchnorm, recompute_batchnorm, sample_latents, save_grid
+from vaelab.data import Splits
+from vaelab.evaluation import sample_latents, save_grid
 from vaelab.evaluation import figures
 from vaelab.evaluation.comparison import RunSummary, comparison_table, config_value, to_markdown, write_csv
 from vaelab.evaluation.references import REFERENCE_METRICS, paper_references
@@ -174,9 +174,6 @@ def _layers(ctx: ReportContext) -> list[Section]:
 def _load_model(ctx: ReportContext) -> list[Section]:
     """The checkpoint's model, with batch-norm statistics recomputed over the training data (as evaluate does)."""
     ctx.config, ctx.model, ctx.splits, _ = load_run(ctx.run_dir, ctx.checkpoint)
-    if has_batchnorm(ctx.model):
-        train_x = binarize_fixed(ctx.splits.train, seed=12346) if ctx.splits.binarize else ctx.splits.train
-        recompute_batchnorm(ctx.model, train_x, ctx.config.eval.bn_batch_size)
     return []
 
 

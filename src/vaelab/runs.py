@@ -6,7 +6,6 @@ metrics.jsonl, tensorboard/, and after evaluation eval.json; after sampling, PNG
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import time
@@ -99,7 +98,11 @@ def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str]
 
 
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> tuple[Config, nn.Module, Splits, dict]:
-    """Rebuild a run's config, data splits and model with the weights of its best or last checkpoint."""
+    """Rebuild a run's config, data splits and model with the weights of its best or last checkpoint.
+
+    The model is returned in eval mode, its batch-norm statistics recomputed over the training data
+    (binarised once with a fixed seed), as the original LVAE code did before every evaluation (DESIGN.md §4).
+    """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunError(f"run folder {run_dir} does not exist; give the --run-dir of a trained run")
@@ -113,6 +116,9 @@ def load_run(run_dir: str | Path, checkpoint: str = "best") -> tuple[Config, nn.
         path = run_dir / LAST
     state = load_checkpoint(path, expect_metadata=model_metadata(config, splits.train.shape[1]))
     model.load_state_dict(state["model"])
+    if has_batchnorm(model):
+        train_x = binarize_fixed(splits.train, seed=12346) if splits.binarize else splits.train
+        recompute_batchnorm(model, train_x, config.eval.bn_batch_size)
     model.eval()
     return config, model, splits, state
 
@@ -139,9 +145,6 @@ def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | Non
     k = iw_samples or s.iw_samples
     x = _split_tensor(splits, split)[: limit or None]
     start = time.time()
-    if has_batchnorm(model):  # statistics that describe the training data (DESIGN.md §4)
-        train_x = binarize_fixed(splits.train, seed=12346) if splits.binarize else splits.train
-        recompute_batchnorm(model, train_x, s.bn_batch_size)
     summary = summarise_bounds(model, x, s.batch_size)
     ll = log_likelihood(model, x, k, s.batch_size, s.sample_chunk, progress=progress)
     dim = x.shape[1]
@@ -155,6 +158,8 @@ def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | Non
         "kl_per_layer": {kname: float(v.mean()) for kname, v in summary.kl_per_layer.items()},
         "kl_per_unit": {kname: v.tolist() for kname, v in summary.kl_per_unit.items()},
         "active_units": active_units(summary.posterior_mean, s.active_threshold),
+        # the other common count: units whose KL(q||p), averaged over the data, exceeds the threshold
+        "active_units_kl": {kname: int((v > s.active_threshold).sum()) for kname, v in summary.kl_per_unit.items()},
         "seconds": time.time() - start,
     }
     text = json.dumps(result, indent=2)
@@ -174,9 +179,6 @@ def sample_run(run_dir: str | Path, n: int = 100, checkpoint: str = "best", seed
         raise RunError(f"--n must be >= 1, got {n}")
     run_dir = Path(run_dir)
     config, model, splits, _ = load_run(run_dir, checkpoint)
-    if has_batchnorm(model):
-        train_x = binarize_fixed(splits.train, seed=12346) if splits.binarize else splits.train
-        recompute_batchnorm(model, train_x, config.eval.bn_batch_size)
     torch.manual_seed(seed)
     ncol = int(np.ceil(np.sqrt(n)))
     samples = save_grid(_images(model.generate(n).mean, splits.image_shape), run_dir / "samples.png", ncol)
