@@ -6,7 +6,8 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "vaelab"
 LEVEL = {"distributions": 0, "layers": 1, "models": 2, "objectives": 3, "train": 4, "evaluation": 4,
-         "config": 5, "generation": 5.5, "runs": 6, "cli": 7}
+         "config": 5, "generation": 5.5, "runs": 6, "cli": 7,
+         "reports": 6.5}  # reports composes runs (report, compare); cli composes both
 
 
 def _imports(path: Path):

@@ -6,7 +6,6 @@ metrics.jsonl, tensorboard/, and after evaluation eval.json; after sampling, PNG
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import time
@@ -88,8 +87,13 @@ def _resume_config(run_dir: Path, overrides: list[str]) -> Config:
     return load_config(run_dir / CONFIG_FILE, overrides)
 
 
-def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str] = (), resume: bool = False) -> list[dict]:
-    """`vaelab train`: a new run in run_dir, or (resume) continue the run already there."""
+def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str] = (), resume: bool = False,
+              init_from: str | Path | None = None) -> list[dict]:
+    """`vaelab train`: a new run in run_dir, or (resume) continue the run already there.
+
+    init_from: start a new run from the weights of another run's last checkpoint (e.g. the LVAE paper's
+    fine-tuning); its model must match this config's model.
+    """
     run_dir = Path(run_dir)
     overrides = list(overrides)
     if resume:
@@ -99,7 +103,13 @@ def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str]
         if (run_dir / LAST).exists():
             raise RunError(f"{run_dir} already holds a run; continue it with vaelab train --resume {run_dir} or choose another --run-dir")
     splits = prepare_data(config)
+    torch.manual_seed(config.train.seed)  # the initial weights depend on the seed alone
     model = build_model(config, splits.train.shape[1])
+    if init_from is not None:
+        if resume:
+            raise RunError("--init-from starts a new run; it cannot be combined with --resume")
+        state = load_checkpoint(Path(init_from) / LAST, expect_metadata=model_metadata(config, splits.train.shape[1]))
+        model.load_state_dict(state["model"])
     run_dir.mkdir(parents=True, exist_ok=True)
     _write_text_atomic(run_dir / CONFIG_FILE, dump_config(config))
     if resume and not (run_dir / LAST).exists():
@@ -110,7 +120,11 @@ def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str]
 
 
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> tuple[Config, nn.Module, Splits, dict]:
-    """Rebuild a run's config, data splits and model with the weights of its best or last checkpoint."""
+    """Rebuild a run's config, data splits and model with the weights of its best or last checkpoint.
+
+    The model is returned in eval mode, its batch-norm statistics recomputed over the training data
+    (binarised once with a fixed seed), as the original LVAE code did before every evaluation (DESIGN.md §4).
+    """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunError(f"run folder {run_dir} does not exist; give the --run-dir of a trained run")
@@ -124,6 +138,8 @@ def load_run(run_dir: str | Path, checkpoint: str = "best") -> tuple[Config, nn.
         path = run_dir / LAST
     state = load_checkpoint(path, expect_metadata=model_metadata(config, splits.train.shape[1]))
     model.load_state_dict(state["model"])
+    if has_batchnorm(model):
+        recompute_batchnorm(model, fixed_train(splits, config, TRAIN_BN_SEED), config.eval.bn_batch_size)
     model.eval()
     return config, model, splits, state
 
@@ -137,13 +153,6 @@ def _split_tensor(splits: Splits, config: Config, split: str) -> torch.Tensor:
     if x.shape[0] == 0:
         raise RunError(f"the {split} split is empty; set data.validation > 0 to evaluate on val")
     return x
-
-
-def _prepare_for_evaluation(model: nn.Module, splits: Splits, config: Config) -> None:
-    """Eval mode, with batch-norm statistics that describe the training data (DESIGN.md §4)."""
-    if has_batchnorm(model):
-        recompute_batchnorm(model, fixed_train(splits, config, TRAIN_BN_SEED), config.eval.bn_batch_size)
-    model.eval()
 
 
 def _density_scale(config: Config, ll: torch.Tensor, dim: int) -> dict[str, Any]:
@@ -183,7 +192,6 @@ def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | Non
     k = iw_samples or s.iw_samples
     x = _split_tensor(splits, config, split)[: limit or None]
     start = time.time()
-    _prepare_for_evaluation(model, splits, config)
     summary = summarise_bounds(model, x, s.batch_size)
     ll = log_likelihood(model, x, k, s.batch_size, s.sample_chunk, progress=progress)
     dim = x.shape[1]
@@ -198,6 +206,8 @@ def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | Non
         "kl_per_layer": {kname: float(v.mean()) for kname, v in summary.kl_per_layer.items()},
         "kl_per_unit": {kname: v.tolist() for kname, v in summary.kl_per_unit.items()},
         "active_units": active_units(summary.posterior_mean, s.active_threshold),
+        # the other common count: units whose KL(q||p), averaged over the data, exceeds the threshold
+        "active_units_kl": {kname: int((v > s.active_threshold).sum()) for kname, v in summary.kl_per_unit.items()},
         **_generation_report(run_dir, config, model, splits, state, checkpoint, x, k, quality, inception),
         "seconds": time.time() - start,
     }
@@ -220,7 +230,6 @@ def sample_run(run_dir: str | Path, n: int = 100, checkpoint: str = "best", seed
         raise RunError(f"--n must be >= 1, got {n}")
     run_dir = Path(run_dir)
     config, model, splits, state = load_run(run_dir, checkpoint)
-    _prepare_for_evaluation(model, splits, config)
     agg = None
     if source == "aggregate":
         agg = aggregate_posterior(run_dir, config, model, fixed_train(splits, config, TRAIN_EVAL_SEED),

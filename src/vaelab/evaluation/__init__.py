@@ -1,7 +1,8 @@
 """Evaluation: importance-sampled log-likelihood, latent diagnostics, batch-norm statistics, image grids."""
 
 from vaelab.evaluation.batchnorm import has_batchnorm, recompute_batchnorm
-from vaelab.evaluation.diagnostics import BoundSummary, active_units, standard_error, summarise_bounds
+from vaelab.evaluation.diagnostics import (BoundSummary, active_units, sample_latents, standard_error,
+                                          summarise_bounds)
 from vaelab.evaluation.images import save_grid, tile
 from vaelab.evaluation.likelihood import log_likelihood
 from vaelab.evaluation.settings import EvalSettings
@@ -13,6 +14,7 @@ __all__ = [
     "summarise_bounds",
     "BoundSummary",
     "active_units",
+    "sample_latents",
     "standard_error",
     "save_grid",
     "tile",

@@ -70,8 +70,9 @@ class TwoStageSwitch(TrainingHook):
         self.switch_epoch = 0  # 0: not yet
 
     def after_epoch(self, model: nn.Module, epoch: int, record: dict[str, Any]) -> dict[str, Any]:
-        if self.switch_epoch == 0 and self.test.update(record["train_elbo"]):
-            for head in self.heads:
+        waiting = [head for head in self.heads if head.closed_form_active]  # none if started from a stage-two run
+        if self.switch_epoch == 0 and waiting and self.test.update(record["train_elbo"]):
+            for head in waiting:
                 head.start_stage_two()
             self.switch_epoch = epoch
         return {"stage_switch_epoch": self.switch_epoch}

@@ -48,6 +48,7 @@ class EpochStats:
     bound: float = 0.0
     reconstruction: float = 0.0
     kl: dict[str, float] = field(default_factory=dict)
+    kl_unit: dict[str, Tensor] = field(default_factory=dict)  # name -> (D,) sums over examples
     grad_norm: float = 0.0
     steps: int = 0
     skipped: int = 0
@@ -60,6 +61,8 @@ class EpochStats:
         self.reconstruction += float(obj.reconstruction.sum())
         for k, v in obj.kl_per_layer.items():
             self.kl[k] = self.kl.get(k, 0.0) + float(v.sum())
+        for k, v in obj.kl_per_unit.items():  # v is the batch mean, (D,)
+            self.kl_unit[k] = self.kl_unit.get(k, 0) + v * b
         self.grad_norm += grad_norm
 
     def summary(self) -> dict[str, Any]:
@@ -68,6 +71,7 @@ class EpochStats:
             "train_elbo": self.bound / n,
             "train_reconstruction": self.reconstruction / n,
             "train_kl_per_layer": {k: v / n for k, v in self.kl.items()},
+            "train_kl_per_unit": {k: (v / n).tolist() for k, v in self.kl_unit.items()},
             "grad_norm": self.grad_norm / max(self.steps, 1),
             "skipped_steps": self.skipped,
         }
@@ -82,15 +86,16 @@ def learning_rate(s: TrainSettings, epoch: int) -> float:
 
 @torch.no_grad()
 def validate(model: nn.Module, val: Tensor, batch_size: int) -> dict[str, Any]:
-    """Validation ELBO, KL per layer and per unit (eval-mode batch-norm)."""
+    """Validation ELBO, reconstruction term, KL per layer and per unit (eval-mode batch-norm)."""
     if val.shape[0] == 0:
         return {}
     was_training = model.training
     model.eval()
-    total, kl, unit = 0.0, {}, {}
+    total, reconstruction, kl, unit = 0.0, 0.0, {}, {}
     for xb in val.split(batch_size):
         obj = elbo(model, xb)
         total += float(obj.bound.sum())
+        reconstruction += float(obj.reconstruction.sum())
         for k, v in obj.kl_per_layer.items():
             kl[k] = kl.get(k, 0.0) + float(v.sum())
         for k, v in obj.kl_per_unit.items():
@@ -99,9 +104,23 @@ def validate(model: nn.Module, val: Tensor, batch_size: int) -> dict[str, Any]:
     n = val.shape[0]
     return {
         "val_elbo": total / n,
+        "val_reconstruction": reconstruction / n,
         "val_kl_per_layer": {k: v / n for k, v in kl.items()},
         "val_kl_per_unit": {k: (v / n).tolist() for k, v in unit.items()},
     }
+
+
+def _guarded_elbo(model: nn.Module, x: Tensor, beta: float, s: TrainSettings) -> Objective | None:
+    """The training objective, or None where the network produced non-finite distribution parameters.
+
+    torch.distributions rejects NaN/inf parameters when it validates them; that is a non-finite step too.
+    """
+    try:
+        return elbo(model, x, beta=beta, eq_samples=s.eq_samples, iw_samples=s.iw_samples)
+    except ValueError as err:
+        if "found invalid values" in str(err):
+            return None
+        raise
 
 
 def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, s: TrainSettings, beta: float,
@@ -115,9 +134,9 @@ def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, s: Trai
         if idx.shape[0] < 2:  # batch-norm needs two examples; the remainder is seen next epoch
             continue
         xb = x[idx]
-        obj = elbo(model, xb, beta=beta, eq_samples=s.eq_samples, iw_samples=s.iw_samples)
+        obj = _guarded_elbo(model, xb, beta, s)
         opt.zero_grad(set_to_none=True)
-        ok = bool(torch.isfinite(obj.loss))
+        ok = obj is not None and bool(torch.isfinite(obj.loss))
         if ok:
             obj.loss.backward()
             norm = torch.nn.utils.clip_grad_norm_(params, s.grad_clip if s.grad_clip > 0 else math.inf)
