@@ -66,6 +66,9 @@ NOTES = """Notes.
   global model; the paper's gain (1145 -> 5708) implies predicted variances far below its global optimum.
 - Uncertainty maps of the two-stage model: balancing_elbo_uncertainty_reconstructions.png and
   balancing_elbo_uncertainty_samples_aggregate.png beside this file (vaelab sample RUN --from aggregate --uncertainty).
+- These runs were trained before the core's "seed before model initialisation" change reached this branch, so
+  their initial weights came from the process's random state at that point; a rerun draws other initial weights
+  and gives figures that differ within run-to-run noise.
 - Training time: wall-clock, 1 thread, on a 2-core machine shared with other jobs (load average about 7)."""
 
 
