@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vaelab.config import Config, ConfigError, config_to_dict, dump_config, load_config
+from vaelab.config import Config, ConfigError, config_from_dict, config_to_dict, dump_config, load_config
 from vaelab.data import Splits, binarize_fixed, dequantize_fixed, grey_levels, load_dataset, make_splits
 from vaelab.evaluation import (active_units, has_batchnorm, log_likelihood, recompute_batchnorm, save_grid,
                                standard_error, summarise_bounds)
@@ -72,6 +72,22 @@ def model_metadata(config: Config, input_dim: int) -> dict[str, Any]:
     return {"family": config.model.family, "params": config_to_dict(config)["model"], "input_dim": input_dim}
 
 
+def _with_current_defaults(metadata: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's model metadata with settings added to its family since then filled by their defaults."""
+    params = metadata.get("params")
+    if metadata.get("family") not in MODELS or not isinstance(params, dict):
+        return metadata
+    try:
+        return {**metadata, "params": config_to_dict(config_from_dict({"model": params}))["model"]}
+    except ConfigError:
+        return metadata  # not a model this version can build: the comparison will say so
+
+
+def check_checkpoint(path: Path, config: Config, input_dim: int) -> dict[str, Any]:
+    """Load a checkpoint and make sure it holds the model this config describes."""
+    return load_checkpoint(path, model_metadata(config, input_dim), normalise=_with_current_defaults)
+
+
 def _write_text_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
@@ -108,7 +124,7 @@ def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str]
     if init_from is not None:
         if resume:
             raise RunError("--init-from starts a new run; it cannot be combined with --resume")
-        state = load_checkpoint(Path(init_from) / LAST, expect_metadata=model_metadata(config, splits.train.shape[1]))
+        state = check_checkpoint(Path(init_from) / LAST, config, splits.train.shape[1])
         model.load_state_dict(state["model"])
     run_dir.mkdir(parents=True, exist_ok=True)
     _write_text_atomic(run_dir / CONFIG_FILE, dump_config(config))
@@ -116,6 +132,8 @@ def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str]
         resume = False  # killed before the first checkpoint: start from the beginning
     levels = grey_levels(config.data.name) if config.data.dequantize else 0
     data = TrainData(splits.train, splits.val, splits.binarize, dequantize_levels=levels)
+    if resume:
+        check_checkpoint(run_dir / LAST, config, splits.train.shape[1])
     return fit(model, data, config.train, run_dir, resume, model_metadata(config, splits.train.shape[1]))
 
 
@@ -136,7 +154,7 @@ def load_run(run_dir: str | Path, checkpoint: str = "best") -> tuple[Config, nn.
     path = run_dir / (BEST if checkpoint == "best" else LAST)
     if checkpoint == "best" and not path.exists():
         path = run_dir / LAST
-    state = load_checkpoint(path, expect_metadata=model_metadata(config, splits.train.shape[1]))
+    state = check_checkpoint(path, config, splits.train.shape[1])
     model.load_state_dict(state["model"])
     if has_batchnorm(model):
         recompute_batchnorm(model, fixed_train(splits, config, TRAIN_BN_SEED), config.eval.bn_batch_size)

@@ -175,7 +175,7 @@ def fit(model: nn.Module, data: TrainData, s: TrainSettings, run_dir: str | Path
     gen = torch.Generator()
     start, skipped_total, best = 1, 0, -math.inf
     if resume:
-        ck = load_checkpoint(run_dir / LAST, expect_metadata=metadata)
+        ck = load_checkpoint(run_dir / LAST)  # the caller checked it holds this model (runs.check_checkpoint)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         torch.set_rng_state(ck["rng"])
