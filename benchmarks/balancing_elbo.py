@@ -78,6 +78,7 @@ def base_overrides(dataset: str, epochs: int, stage_one_max: int) -> list[str]:
             f"train.epochs={epochs}", "train.batch_size=128", "train.lr=0.001", "train.threads=1",
             "train.progress=false", "train.variance_switch_patience=2",
             f"train.variance_switch_max_epochs={stage_one_max}", "eval.quality_samples=10000",
+            "eval.aggregate_posterior=true",
             f"eval.classifier_dir={ROOT / 'runs' / 'bench' / 'fd_classifier'}"]
 
 

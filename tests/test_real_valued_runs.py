@@ -14,7 +14,7 @@ CONFIG = """
 data: {name: digits, binarize: false, dequantize: true, validation: 50}
 model: {family: vae, latent: [4], hidden: [32], batch_norm: true, observation: gaussian_input}
 train: {epochs: 3, batch_size: 128, progress: false, variance_switch_max_epochs: 2, threads: 1}
-eval: {iw_samples: 5, aggregate_components: 4, aggregate_kl_samples: 500, quality_samples: 200,
+eval: {iw_samples: 5, aggregate_posterior: true, aggregate_components: 4, aggregate_kl_samples: 500, quality_samples: 200,
        classifier_epochs: 1, classifier_dir: CLASSIFIERS}
 """
 

@@ -188,9 +188,9 @@ def _density_scale(config: Config, ll: torch.Tensor, dim: int) -> dict[str, Any]
 
 def _generation_report(run_dir: Path, config: Config, model: nn.Module, splits: Splits, state: dict,
                        checkpoint: str, x: torch.Tensor, k: int, quality: bool, inception: str | None) -> dict[str, Any]:
-    """Aggregate-posterior KL and L_K on x (eval.aggregate_components > 0) and, if asked, sample quality."""
+    """Aggregate-posterior KL and L_K on x (eval.aggregate_posterior) and, if asked, sample quality."""
     agg, out = None, {}
-    if config.eval.aggregate_components > 0:
+    if config.eval.aggregate_posterior and config.eval.aggregate_components > 0:
         agg = aggregate_posterior(run_dir, config, model, fixed_train(splits, config, TRAIN_EVAL_SEED),
                                   checkpoint, state["epoch"])
         out["aggregate_posterior"] = aggregate_report(agg, config, model, x, k)

@@ -13,7 +13,8 @@ class EvalSettings:
     bn_batch_size: int = 500  # batch for recomputing batch-norm statistics over the training data
     active_threshold: float = 0.01  # a unit is active when Cov_x E_q[u] exceeds this (LVAE section 4)
     # Aggregate posterior of the top latent (Balancing-ELBO eqs. 12-13): a Gaussian mixture fitted by EM
-    aggregate_components: int = 32  # mixture components (paper: 32 for MNIST and Fashion-MNIST); 0: skip
+    aggregate_posterior: bool = False  # evaluate also fits it: KL(mixture || prior) and L_K under the mixture
+    aggregate_components: int = 32  # mixture components (paper: 32 for MNIST and Fashion-MNIST)
     aggregate_covariance: str = "full"  # full | diag
     aggregate_fit_on: str = "samples"  # samples (one z ~ q(z|x) per training example) | means (E_q[z])
     aggregate_kl_samples: int = 10000  # Monte Carlo samples of KL(mixture || prior)
