@@ -59,7 +59,8 @@ def evaluate(a: argparse.Namespace) -> None:
     """L_1 on the whole test set, then L_K (and its subset's L_1) on the first `limit` test images."""
     torch.set_num_threads(a.threads)
     run = RUNS / f"lvae_mnist_{a.model}"
-    evaluate_run(run, "test", iw_samples=1, checkpoint="last", progress=False)  # -> eval-test-K1.json
+    if not (run / "eval-test-K1.json").exists():
+        evaluate_run(run, "test", iw_samples=1, checkpoint="last", progress=False)  # -> eval-test-K1.json
     evaluate_run(run, "test", iw_samples=a.iw_samples, checkpoint="last", limit=a.limit, progress=False)
 
 
