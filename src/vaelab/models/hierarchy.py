@@ -13,8 +13,9 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Distribution, Independent, Normal
 
-from vaelab.layers import MLP, GaussianHead, make_observation_head
+from vaelab.layers import FLOWS, MLP, GaussianHead, make_observation_head
 from vaelab.layers.heads import OBSERVATION_HEADS, diagonal_normal
+from vaelab.models.posterior_flows import FLOW_LAYERS
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,10 @@ class HierarchyParams:
     var_floor: float = 1e-5  # floor of every latent variance
     obs_var_floor: float = 1e-4  # floor of a Gaussian observation variance
     obs_variance: float = 0.5  # sigma^2 of gaussian_fixed; starting sigma^2 of the learned gaussian_* decoders
+    flow: str = "none"  # posterior flow: none | iaf | planar (EQUATIONS.md §4; models/posterior_flows.py)
+    flow_steps: int = 2  # T, steps per flow
+    flow_layers: str = "top"  # which layers get a flow: top | bottom | all
+    flow_hidden: int = 128  # width of the two hidden MADE layers of every IAF step
 
     def __post_init__(self) -> None:
         if len(self.latent) < 1:
@@ -47,6 +52,15 @@ class HierarchyParams:
                              f"{', '.join(sorted(OBSERVATION_HEADS))}")
         if not self.obs_variance > 0:
             raise ValueError(f"model.obs_variance must be > 0, got {self.obs_variance}")
+        self._check_flow()
+
+    def _check_flow(self) -> None:
+        if self.flow != "none" and self.flow not in FLOWS:
+            raise ValueError(f"model.flow: unknown flow {self.flow!r}; choose none, {', '.join(sorted(FLOWS))}")
+        if self.flow_layers not in FLOW_LAYERS:
+            raise ValueError(f"model.flow_layers: {self.flow_layers!r} is not one of {', '.join(FLOW_LAYERS)}")
+        if self.flow_steps < 1 or self.flow_hidden < 1:
+            raise ValueError("model.flow_steps and model.flow_hidden must be positive integers")
 
     @property
     def layers(self) -> int:

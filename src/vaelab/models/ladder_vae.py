@@ -14,6 +14,7 @@ from vaelab.layers import MLP, GaussianHead, precision_weighted_merge
 from vaelab.layers.heads import diagonal_normal
 from vaelab.models.base import Latent, ModelOutput, repeat_samples
 from vaelab.models.hierarchy import HierarchyParams, TopDownGenerative
+from vaelab.models.posterior_flows import PosteriorFlows
 
 
 class LadderVAE(nn.Module):
@@ -31,25 +32,40 @@ class LadderVAE(nn.Module):
         )
         self.up_heads = nn.ModuleList(GaussianHead(p.hidden[i], p.latent[i], p.var_floor) for i in range(p.layers))
         self.generative = TopDownGenerative(input_dim, p)
+        self.posterior_flows = PosteriorFlows(p)  # empty unless model.flow is set
+
+    def upward_features(self, x: Tensor) -> list[Tensor]:
+        """d_i for i = 1..L (eq. 13), each (B, hidden_i)."""
+        d, out = x, []
+        for mlp in self.up:
+            d = mlp(d)
+            out.append(d)
+        return out
 
     def upward(self, x: Tensor) -> list[tuple[Tensor, Tensor]]:
         """(mu_hat_i, var_hat_i) for i = 1..L (eqs. 13-15), each (B, D_i)."""
-        d, out = x, []
-        for mlp, head in zip(self.up, self.up_heads):
-            d = mlp(d)
-            out.append(head.params(d))
-        return out
+        return [head.params(d) for head, d in zip(self.up_heads, self.upward_features(x))]
+
+    def _posterior(self, i: int, q0: Distribution, features: list[Tensor], n_samples: int) -> Distribution:
+        """q of layer i: the Gaussian q0, or its flow conditioned on the upward d_i (repeated per sample)."""
+        if not self.posterior_flows.applies(i):
+            return q0
+        return self.posterior_flows(i, q0, repeat_samples(features[i], n_samples))
 
     def forward(self, x: Tensor, n_samples: int = 1) -> ModelOutput:
         # The upward pass does not depend on the samples: once per example, then repeat. (S*B, D_i)
-        up = [(repeat_samples(m, n_samples), repeat_samples(v, n_samples)) for m, v in self.upward(x)]
+        features = self.upward_features(x)
+        up = [(repeat_samples(m, n_samples), repeat_samples(v, n_samples))
+              for m, v in (head.params(d) for head, d in zip(self.up_heads, features))]
         top = self.params.layers - 1
         q = diagonal_normal(*up[top])  # eq. 19: the top posterior is the upward estimate
-        z = q.rsample()
+        q = self._posterior(top, q, features, n_samples)
+        z = q.rsample()  # with a flow, z is the flowed sample z_T: it is what travels down
         latents = [Latent(f"z{top + 1}", z, q, self.generative.top_prior(z.shape[0], z))]
         for i in reversed(range(top)):
             mu_p, var_p = self.generative.prior_params(i, z)  # from the posterior sample z_{i+2}
             q = diagonal_normal(*precision_weighted_merge(*up[i], mu_p, var_p))
+            q = self._posterior(i, q, features, n_samples)
             z = q.rsample()
             latents.append(Latent(f"z{i + 1}", z, q, diagonal_normal(mu_p, var_p)))
         latents.reverse()  # bottom (z1) to top

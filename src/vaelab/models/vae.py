@@ -8,6 +8,7 @@ from torch.distributions import Distribution
 from vaelab.layers import MLP, GaussianHead
 from vaelab.models.base import Latent, ModelOutput, repeat_samples
 from vaelab.models.hierarchy import HierarchyParams, TopDownGenerative
+from vaelab.models.posterior_flows import PosteriorFlows
 
 
 class VAE(nn.Module):
@@ -25,6 +26,7 @@ class VAE(nn.Module):
         )
         self.heads = nn.ModuleList(GaussianHead(p.hidden[i], p.latent[i], p.var_floor) for i in range(p.layers))
         self.generative = TopDownGenerative(input_dim, p)
+        self.posterior_flows = PosteriorFlows(p)  # empty unless model.flow is set
 
     def forward(self, x: Tensor, n_samples: int = 1) -> ModelOutput:
         # The first encoder MLP depends on x only: run it once per example, then repeat. (S*B, H)
@@ -34,7 +36,7 @@ class VAE(nn.Module):
         for i in range(self.params.layers):
             if i > 0:
                 d = self.encoders[i](zs[-1])
-            q = self.heads[i](d)
+            q = self.posterior_flows(i, self.heads[i](d), d)  # Gaussian, or a flow of it conditioned on d
             qs.append(q)
             zs.append(q.rsample())  # (S*B, D_i)
         latents = []
