@@ -84,7 +84,7 @@ def test_planar_constraint_keeps_steps_invertible_even_when_u_points_against_w()
     with torch.no_grad():
         step.free.copy_(torch.tensor([-3.0, 0.0, 1.0, 0.0, 0.0], dtype=torch.float64))  # u = -3 w: w^T u = -3
     u_hat, w, _ = step.params(None)
-    assert float((w * u_hat).sum()) > -1.0
+    assert float((w * u_hat).sum().detach()) > -1.0
     z = torch.linspace(-4, 4, 101, dtype=torch.float64)[:, None] * torch.tensor([[1.0, 0.0]], dtype=torch.float64)
     z_t, log_det = step(z)
     assert torch.all(torch.diff(z_t[:, 0]) > 0)  # monotone along w, hence invertible

@@ -1,6 +1,8 @@
 """VAE and Ladder VAE with flow posteriors (model.flow): Monte Carlo KL, the flowed sample travelling down,
 L_K >= ELBO, a few training steps on digits, config checks."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -120,3 +122,12 @@ def test_flow_config_keys_and_errors():
                          ("model.flow_steps=0", "flow_steps and model.flow_hidden must be positive")):
         with pytest.raises(ConfigError, match=message):
             load_config(None, ["model.family=vae", bad])
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[2] / "configs" / "flows").glob("*.yaml")))
+def test_flow_presets_load_and_build(path):
+    cfg = load_config(path)
+    assert cfg.model.params.flow in ("iaf", "planar")
+    model = MODELS[cfg.model.family](784, cfg.model.params)
+    assert len(model.posterior_flows.flows) == {"top": 1, "bottom": 1, "all": cfg.model.params.layers}[
+        cfg.model.params.flow_layers]
