@@ -30,15 +30,17 @@ def test_grid_normaliser_of_a_known_density():
     assert math.isclose(grid_log_normaliser(log_f, lim=6.0, n=400), OFFSET, abs_tol=1e-4)
 
 
-@pytest.mark.parametrize("kind,steps,tolerance", [("iaf", 2, 0.03), ("planar", 8, 0.03)])
-def test_fit_bounds_log_z_from_below_and_gets_close(kind, steps, tolerance):
+@pytest.mark.parametrize("kind,steps,learn_base", [("iaf", 2, False), ("iaf", 2, True), ("planar", 8, False)])
+def test_fit_bounds_log_z_from_below_and_gets_close(kind, steps, learn_base):
     torch.manual_seed(0)
     flow = make_flow(kind, 2, 0, FlowSettings(steps=steps, hidden=16))
-    fit = fit_density(log_f, flow, steps=400, batch=128, lr=1e-2, n_eval=20000, seed=1)
+    fit = fit_density(log_f, flow, steps=400, batch=128, lr=1e-2, n_eval=20000, seed=1, learn_base=learn_base)
+    tolerance = 0.03
     assert fit.bound <= OFFSET + 3 * fit.bound_se  # a lower bound, up to Monte Carlo noise
     assert fit.bound > OFFSET - tolerance, (fit.bound, fit.iw_bound)
     assert fit.bound - 3 * fit.bound_se <= fit.iw_bound <= OFFSET + 0.01
     assert fit.history[-1] > fit.history[0]
+    assert learn_base == (float(fit.base.loc.detach().abs().sum()) > 0.1)  # the base moved only when learned
     z = fit.posterior(5).sample()
     assert z.shape == (5, 2) and fit.posterior(5).log_prob(z).shape == (5,)
 

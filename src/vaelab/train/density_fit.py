@@ -4,7 +4,8 @@
     fit.bound            # E_q[log f - log q] <= log Z, estimated on fresh samples
     fit.flow             # the trained flow: fit.posterior(n) draws and evaluates q
 
-q is the standard normal on R^D pushed through the flow, q_0 = N(0, I), as in the paper's Figure 3.
+q is q_0 pushed through the flow: q_0 = N(0, I), as in the paper's Figure 3, or (learn_base) a diagonal
+Gaussian with learned mean and scale, the part an encoder supplies to an IAF (whose gated steps only contract).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.distributions import Independent, Normal
 
 from vaelab.distributions import FlowPosterior, log_mean_exp
@@ -21,9 +22,18 @@ from vaelab.layers import Flow
 from vaelab.objectives.density import LogDensity, density_log_weights
 
 
-def standard_normal(n: int, dim: int) -> Independent:
-    """N(0, I) on R^dim with batch (n,)."""
-    return Independent(Normal(torch.zeros(n, dim), torch.ones(n, dim)), 1)
+class GaussianBase(nn.Module):
+    """q_0 = N(loc, diag(exp(2 log_scale))) on R^dim, started at N(0, I); learned or held fixed."""
+
+    def __init__(self, dim: int, learn: bool) -> None:
+        super().__init__()
+        self.loc = nn.Parameter(torch.zeros(dim), requires_grad=learn)
+        self.log_scale = nn.Parameter(torch.zeros(dim), requires_grad=learn)
+
+    def forward(self, n: int) -> Independent:
+        """q_0 with batch (n,)."""
+        shape = (n, self.loc.shape[0])
+        return Independent(Normal(self.loc.expand(shape), self.log_scale.exp().expand(shape)), 1)
 
 
 @dataclass
@@ -31,7 +41,7 @@ class DensityFit:
     """A trained flow and its bounds on log Z (nats), estimated on `n_eval` fresh samples."""
 
     flow: Flow
-    dim: int
+    base: GaussianBase
     bound: float  # the ELBO E_q[log f - log q] <= log Z
     bound_se: float  # its standard error
     iw_bound: float  # log (1/K) sum_k f/q with K = n_eval, the importance-weighted bound, closer to log Z
@@ -39,7 +49,7 @@ class DensityFit:
 
     def posterior(self, n: int) -> FlowPosterior:
         """q with batch (n,): .sample() draws n points, .log_prob(z) evaluates any z (by inversion)."""
-        return self.flow.posterior(standard_normal(n, self.dim))
+        return self.flow.posterior(self.base(n))
 
 
 def annealing(step: int, anneal_steps: int) -> float:
@@ -48,26 +58,28 @@ def annealing(step: int, anneal_steps: int) -> float:
 
 
 def fit_density(log_f: LogDensity, flow: Flow, dim: int = 2, steps: int = 5000, batch: int = 256, lr: float = 1e-3,
-                anneal_steps: int = 0, n_eval: int = 20000, seed: int = 0) -> DensityFit:
+                anneal_steps: int = 0, n_eval: int = 20000, seed: int = 0, learn_base: bool = False) -> DensityFit:
     """Maximise E_q[beta_t log f(z) - log q(z)] over the flow's parameters with Adam; returns the bounds on log Z.
 
     log_f: (n, dim) -> (n,), unnormalised. The flow must be unconditional (built with context_features = 0).
+    learn_base: also learn the mean and scale of q_0 (else q_0 = N(0, I)).
     """
     if steps < 0 or batch < 1 or n_eval < 2:
         raise ValueError(f"fit_density needs steps >= 0, batch >= 1, n_eval >= 2; got {steps}, {batch}, {n_eval}")
     torch.manual_seed(seed)
-    opt = torch.optim.Adam(flow.parameters(), lr=lr)
+    base = GaussianBase(dim, learn_base)
+    opt = torch.optim.Adam([p for p in (*flow.parameters(), *base.parameters()) if p.requires_grad], lr=lr)
     history = []
     for step in range(steps):
         beta = annealing(step, anneal_steps)
-        log_w = density_log_weights(flow.posterior(standard_normal(batch, dim)), log_f, beta)  # (batch,)
+        log_w = density_log_weights(flow.posterior(base(batch)), log_f, beta)  # (batch,)
         opt.zero_grad(set_to_none=True)
         (-log_w.mean()).backward()
         opt.step()
         history.append(float(log_w.detach().mean()) if beta == 1.0 else math.nan)
     with torch.no_grad():
-        log_w = density_log_weights(flow.posterior(standard_normal(n_eval, dim)), log_f)  # (n_eval,)
-    return DensityFit(flow, dim, float(log_w.mean()), float(log_w.std() / math.sqrt(n_eval)),
+        log_w = density_log_weights(flow.posterior(base(n_eval)), log_f)  # (n_eval,)
+    return DensityFit(flow, base, float(log_w.mean()), float(log_w.std() / math.sqrt(n_eval)),
                       float(log_mean_exp(log_w.double())), history)
 
 
