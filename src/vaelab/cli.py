@@ -1,4 +1,4 @@
-"""The command line: vaelab train | evaluate | sample. Errors are one line, never a traceback."""
+"""The command line: vaelab train | evaluate | sample | classify. Errors are one line, never a traceback."""
 
 from __future__ import annotations
 
@@ -34,6 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=int, default=100, help="number of samples")
     s.add_argument("--checkpoint", default="best", choices=["best", "last"])
     s.add_argument("--seed", type=int, default=0)
+
+    c = sub.add_parser("classify", help="label the inputs of a .npy file with a semi-supervised run")
+    c.add_argument("run_dir")
+    c.add_argument("file", help=".npy array of N inputs, shape (N, D) or N images")
+    c.add_argument("--out", help="where to write the labels (.npy; default FILE.labels.npy, and FILE.probs.npy)")
+    c.add_argument("--samples", type=int, help="samples of a averaged in q(y|a,x) (default eval.classify_samples)")
+    c.add_argument("--checkpoint", default="best", choices=["best", "last"])
     return p
 
 
@@ -50,6 +57,8 @@ def _train(args: argparse.Namespace) -> None:
     print(f"run folder: {run_dir}")
     if last:
         print(f"epoch {last['epoch']}: train ELBO {last['train_elbo']:.3f}, validation ELBO {last.get('val_elbo', float('nan')):.3f}")
+        if "val_error" in last:
+            print(f"validation error {100 * last['val_error']:.2f}%")
 
 
 def _evaluate(args: argparse.Namespace) -> None:
@@ -57,10 +66,13 @@ def _evaluate(args: argparse.Namespace) -> None:
 
     r = evaluate_run(args.run_dir, args.split, args.iw_samples, args.checkpoint, args.limit)
     print(f"run folder: {args.run_dir}  ({r['split']}, n={r['n']}, {r['checkpoint']} checkpoint, epoch {r['epoch']})")
+    if "error" in r:
+        print(f"classification error {100 * r['error']:.2f}% ± {100 * r['error_se']:.2f}%  (confusion matrix in eval.json)")
     print(f"ELBO (L_1)          {r['elbo']:.3f} ± {r['elbo_se']:.3f} nats")
     print(f"log-likelihood L_{r['iw_samples']:<5d}{r['log_likelihood']:.3f} ± {r['log_likelihood_se']:.3f} nats")
-    print(f"KL per layer        {', '.join(f'{k} {v:.2f}' for k, v in r['kl_per_layer'].items())}")
-    print(f"active units        {', '.join(f'{k} {v}' for k, v in r['active_units'].items())}")
+    if "kl_per_layer" in r:
+        print(f"KL per layer        {', '.join(f'{k} {v:.2f}' for k, v in r['kl_per_layer'].items())}")
+        print(f"active units        {', '.join(f'{k} {v}' for k, v in r['active_units'].items())}")
     print(f"written to {args.run_dir}/eval.json")
 
 
@@ -71,7 +83,15 @@ def _sample(args: argparse.Namespace) -> None:
         print(f"wrote {path}")
 
 
-COMMANDS = {"train": _train, "evaluate": _evaluate, "sample": _sample}
+def _classify(args: argparse.Namespace) -> None:
+    from vaelab.runs import classify_run
+
+    r = classify_run(args.run_dir, args.file, args.out, args.checkpoint, args.samples)
+    print(f"{r['n']} inputs labelled; count per class: {r['counts']}")
+    print(f"labels written to {r['labels']}, probabilities to {r['probs']}")
+
+
+COMMANDS = {"train": _train, "evaluate": _evaluate, "sample": _sample, "classify": _classify}
 
 
 def main(argv: list[str] | None = None) -> int:

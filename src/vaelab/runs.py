@@ -18,13 +18,18 @@ import torch
 from torch import nn
 
 from vaelab.config import Config, ConfigError, config_to_dict, dump_config, load_config
-from vaelab.data import Splits, binarize_fixed, load_dataset, make_splits
-from vaelab.evaluation import (active_units, has_batchnorm, log_likelihood, recompute_batchnorm, save_grid,
-                               standard_error, summarise_bounds)
-from vaelab.models import MODELS
+from vaelab.data import (DataError, Splits, binarize_fixed, check_labels, drop_inputs, load_dataset, make_splits,
+                         restore_inputs, select_inputs, split_labelled)
+from vaelab.evaluation import (active_units, analogies, has_batchnorm, log_likelihood, recompute_batchnorm,
+                               samples_per_class, save_grid, semi_supervised_metrics, standard_error,
+                               summarise_bounds)
+from vaelab.evaluation.settings import EvalSettings
+from vaelab.models import MODELS, takes_labels
+from vaelab.models.semisupervised import class_probabilities
 from vaelab.train import BEST, LAST, TrainData, fit, load_checkpoint
+from vaelab.train.semisupervised import SemiSupervisedData
 
-CONFIG_FILE, EVAL_FILE = "config.yaml", "eval.json"
+CONFIG_FILE, EVAL_FILE, LABELLED_FILE = "config.yaml", "eval.json", "labelled.json"
 RESUMABLE_OVERRIDES = {"train.epochs", "train.progress", "train.threads"}
 
 
@@ -39,7 +44,8 @@ def prepare_data(config: Config) -> Splits:
         raise ConfigError("model.observation is bernoulli but data.binarize is false: set data.binarize: true "
                           "or use model.observation: gaussian for grey levels")
     dataset = load_dataset(config.data.name, root=config.data.root, download=config.data.download)
-    return make_splits(dataset, config.data.validation, config.train.seed, config.data.binarize)
+    splits = make_splits(dataset, config.data.validation, config.train.seed, config.data.binarize)
+    return drop_inputs(splits, config.data.drop_std)
 
 
 def build_model(config: Config, input_dim: int) -> nn.Module:
@@ -67,6 +73,37 @@ def _resume_config(run_dir: Path, overrides: list[str]) -> Config:
     return load_config(run_dir / CONFIG_FILE, overrides)
 
 
+def _unsupervised_task(config: Config, splits: Splits, run_dir: Path) -> TrainData:
+    if config.data.labelled_per_class:
+        raise ConfigError(f"data.labelled_per_class is for the semi-supervised families (m2, adgm, sdgm), not "
+                          f"{config.model.family}; remove it")
+    return TrainData(splits.train, splits.val, splits.binarize)
+
+
+def _semi_supervised_task(config: Config, splits: Splits, run_dir: Path) -> SemiSupervisedData:
+    """The labelled subset (recorded in labelled.json) and the rest, for a semi-supervised family."""
+    p, d, t = config.model.params, config.data, config.train
+    if d.labelled_per_class < 1:
+        raise ConfigError(f"model.family {config.model.family} is semi-supervised: set data.labelled_per_class "
+                          f"(labelled examples per class, e.g. 10 for MNIST with 100 labels)")
+    if p.classes != splits.num_classes:
+        raise ConfigError(f"model.classes is {p.classes} but {d.name} has {splits.num_classes} classes; "
+                          f"set model.classes: {splits.num_classes}")
+    if t.iw_samples != 1:
+        raise ConfigError("train.iw_samples > 1 is not available for the semi-supervised families; "
+                          "use train.eq_samples for more samples of a and z")
+    check_labels(splits.val_labels, p.classes, "validation set")
+    split = split_labelled(splits.train, splits.train_labels, d.labelled_per_class, p.classes, t.seed)
+    if (t.labelled_batch or t.batch_size // 2) < 1:
+        raise ConfigError("train.batch_size must be at least 2 for a semi-supervised family (labelled + unlabelled)")
+    _write_text_atomic(run_dir / LABELLED_FILE, json.dumps(split.record(d.labelled_per_class, t.seed)))
+    return SemiSupervisedData(split, splits.val, splits.val_labels, splits.binarize, t.classification_weight,
+                              t.labelled_batch, config.eval.classify_samples)
+
+
+TASKS = {False: _unsupervised_task, True: _semi_supervised_task}  # keyed by takes_labels(family)
+
+
 def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str] = (), resume: bool = False) -> list[dict]:
     """`vaelab train`: a new run in run_dir, or (resume) continue the run already there."""
     run_dir = Path(run_dir)
@@ -78,12 +115,13 @@ def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str]
         if (run_dir / LAST).exists():
             raise RunError(f"{run_dir} already holds a run; continue it with vaelab train --resume {run_dir} or choose another --run-dir")
     splits = prepare_data(config)
+    torch.manual_seed(config.train.seed)  # the initial weights too follow train.seed (a resume reloads them)
     model = build_model(config, splits.train.shape[1])
     run_dir.mkdir(parents=True, exist_ok=True)
     _write_text_atomic(run_dir / CONFIG_FILE, dump_config(config))
     if resume and not (run_dir / LAST).exists():
         resume = False  # killed before the first checkpoint: start from the beginning
-    data = TrainData(splits.train, splits.val, splits.binarize)
+    data = TASKS[takes_labels(MODELS[config.model.family])](config, splits, run_dir)
     return fit(model, data, config.train, run_dir, resume, model_metadata(config, splits.train.shape[1]))
 
 
@@ -119,59 +157,119 @@ def _split_tensor(splits: Splits, split: str) -> torch.Tensor:
     return x
 
 
-def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | None = None,
-                 checkpoint: str = "best", limit: int | None = None, progress: bool = True) -> dict[str, Any]:
-    """`vaelab evaluate`: ELBO, L_K, KL per layer, active units of one split, written to eval.json."""
-    run_dir = Path(run_dir)
-    config, model, splits, state = load_run(run_dir, checkpoint)
-    s = config.eval
-    k = iw_samples or s.iw_samples
-    x = _split_tensor(splits, split)[: limit or None]
-    start = time.time()
-    if has_batchnorm(model):  # statistics that describe the training data (DESIGN.md §4)
-        train_x = binarize_fixed(splits.train, seed=12346) if splits.binarize else splits.train
-        recompute_batchnorm(model, train_x, s.bn_batch_size)
+def _split_labels(splits: Splits, split: str) -> torch.Tensor:
+    return {"test": splits.test_labels, "val": splits.val_labels, "train": splits.train_labels}[split]
+
+
+def _unsupervised_metrics(model: nn.Module, x: torch.Tensor, y: torch.Tensor, k: int, s: EvalSettings,
+                          progress: bool) -> dict[str, Any]:
+    """ELBO, L_K, KL per layer and unit, active units."""
     summary = summarise_bounds(model, x, s.batch_size)
     ll = log_likelihood(model, x, k, s.batch_size, s.sample_chunk, progress=progress)
-    dim = x.shape[1]
-    result = {
-        "split": split, "n": int(x.shape[0]), "iw_samples": k, "checkpoint": checkpoint, "epoch": state["epoch"],
+    return {
         "elbo": float(summary.elbo.mean()), "elbo_se": standard_error(summary.elbo),
         "log_likelihood": float(ll.mean()), "log_likelihood_se": standard_error(ll),
         "bound": f"L_{k} (importance-weighted, K={k}); elbo is L_1 with analytic KL per layer",
-        "bits_per_dim": -float(ll.mean()) / (dim * np.log(2.0)),
+        "bits_per_dim": -float(ll.mean()) / (x.shape[1] * np.log(2.0)),
         "reconstruction": float(summary.reconstruction.mean()),
         "kl_per_layer": {kname: float(v.mean()) for kname, v in summary.kl_per_layer.items()},
         "kl_per_unit": {kname: v.tolist() for kname, v in summary.kl_per_unit.items()},
         "active_units": active_units(summary.posterior_mean, s.active_threshold),
-        "seconds": time.time() - start,
     }
+
+
+EVALUATORS = {False: _unsupervised_metrics, True: semi_supervised_metrics}  # keyed by takes_labels(model)
+
+
+def _with_training_batchnorm(model: nn.Module, splits: Splits, config: Config) -> None:
+    """Batch-norm statistics that describe the training data (DESIGN.md §4)."""
+    if has_batchnorm(model):
+        train_x = binarize_fixed(splits.train, seed=12346) if splits.binarize else splits.train
+        recompute_batchnorm(model, train_x, config.eval.bn_batch_size)
+
+
+def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | None = None,
+                 checkpoint: str = "best", limit: int | None = None, progress: bool = True) -> dict[str, Any]:
+    """`vaelab evaluate`: the bounds of one split (and, for semi-supervised runs, the error), to eval.json."""
+    run_dir = Path(run_dir)
+    config, model, splits, state = load_run(run_dir, checkpoint)
+    k = iw_samples or config.eval.iw_samples
+    x = _split_tensor(splits, split)[: limit or None]
+    y = _split_labels(splits, split)[: limit or None]
+    start = time.time()
+    _with_training_batchnorm(model, splits, config)
+    metrics = EVALUATORS[takes_labels(model)](model, x, y, k, config.eval, progress)
+    result = {"split": split, "n": int(x.shape[0]), "iw_samples": k, "checkpoint": checkpoint,
+              "epoch": state["epoch"], **metrics, "seconds": time.time() - start}
     text = json.dumps(result, indent=2)
     _write_text_atomic(run_dir / EVAL_FILE, text)
     _write_text_atomic(run_dir / f"eval-{split}-K{k}.json", text)
     return result
 
 
-def _images(x: torch.Tensor, shape: tuple[int, ...]) -> np.ndarray:
-    return x.detach().reshape(-1, *shape).cpu().numpy()
+def _images(x: torch.Tensor, splits: Splits) -> np.ndarray:
+    """(N, D) model inputs -> (N, H, W) grey images (dropped inputs restored as 0)."""
+    if len(splits.image_shape) != 2:
+        raise RunError(f"vaelab sample draws grey images; this data set's examples have shape {splits.image_shape}")
+    return restore_inputs(x.detach(), splits.input_mask).reshape(-1, *splits.image_shape).cpu().numpy()
 
 
 @torch.no_grad()
+def _sample_unsupervised(model: nn.Module, splits: Splits, run_dir: Path, n: int, ncol: int) -> list[Path]:
+    """samples.png (means of p(x|z) from the prior) and reconstructions.png (input, reconstruction pairs)."""
+    samples = save_grid(_images(model.generate(n).mean, splits), run_dir / "samples.png", ncol)
+    x = splits.test[: max(1, min(n, splits.test.shape[0]) // 2)]
+    pairs = torch.stack([x, model(x).px.mean], dim=1).reshape(-1, x.shape[1])  # input, reconstruction, ...
+    return [samples, save_grid(_images(pairs, splits), run_dir / "reconstructions.png", 2 * max(1, ncol // 2))]
+
+
+@torch.no_grad()
+def _sample_labelled(model: nn.Module, splits: Splits, run_dir: Path, n: int, ncol: int) -> list[Path]:
+    """ADGM Fig. 3: samples.png (one column per class, from noise), analogies.png (x, then every class)."""
+    classes = model.params.classes
+    grid = samples_per_class(model, max(1, n // classes))
+    samples = save_grid(_images(grid, splits), run_dir / "samples.png", classes)
+    rows = max(1, min(n // (classes + 1), splits.test.shape[0], 10))
+    pairs = analogies(model, splits.test[:rows], splits.test_labels[:rows])
+    return [samples, save_grid(_images(pairs, splits), run_dir / "analogies.png", classes + 1)]
+
+
+SAMPLERS = {False: _sample_unsupervised, True: _sample_labelled}  # keyed by takes_labels(model)
+
+
 def sample_run(run_dir: str | Path, n: int = 100, checkpoint: str = "best", seed: int = 0) -> list[Path]:
-    """`vaelab sample`: PNG grids of n samples from the prior (means of p(x|z)) and of reconstructions."""
+    """`vaelab sample`: PNG grids of samples from the prior and of reconstructions (or, labelled, analogies)."""
     if n < 1:
         raise RunError(f"--n must be >= 1, got {n}")
     run_dir = Path(run_dir)
     config, model, splits, _ = load_run(run_dir, checkpoint)
-    if has_batchnorm(model):
-        train_x = binarize_fixed(splits.train, seed=12346) if splits.binarize else splits.train
-        recompute_batchnorm(model, train_x, config.eval.bn_batch_size)
+    _with_training_batchnorm(model, splits, config)
     torch.manual_seed(seed)
-    ncol = int(np.ceil(np.sqrt(n)))
-    samples = save_grid(_images(model.generate(n).mean, splits.image_shape), run_dir / "samples.png", ncol)
-    x = splits.test[: max(1, min(n, splits.test.shape[0]) // 2)]
-    recon = model(x).px.mean
-    pairs = torch.stack([x, recon], dim=1).reshape(-1, x.shape[1])  # input, reconstruction, input, ...
-    ncol_pairs = 2 * max(1, ncol // 2)
-    recons = save_grid(_images(pairs, splits.image_shape), run_dir / "reconstructions.png", ncol_pairs)
-    return [samples, recons]
+    return SAMPLERS[takes_labels(model)](model, splits, run_dir, n, int(np.ceil(np.sqrt(n))))
+
+
+def classify_run(run_dir: str | Path, file: str | Path, out: str | Path | None = None, checkpoint: str = "best",
+                 samples: int | None = None) -> dict[str, Any]:
+    """`vaelab classify`: label the inputs of a .npy file with a semi-supervised run's q(y|a,x)."""
+    run_dir, file = Path(run_dir), Path(file)
+    config, model, splits, _ = load_run(run_dir, checkpoint)
+    if not takes_labels(model):
+        raise RunError(f"{run_dir} holds a {config.model.family} model, which has no classifier; use a run of "
+                       f"m2, adgm or sdgm")
+    try:
+        array = np.load(file, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise DataError(f"{file} cannot be read as a .npy array ({err}); save inputs with numpy.save") from None
+    width = splits.input_mask.shape[0] if splits.input_mask is not None else splits.train.shape[1]
+    x = select_inputs(array, splits.input_mask, width, str(file))
+    if splits.binarize:  # as the test set: binarised once with a fixed seed
+        x = binarize_fixed(x, seed=12347)
+    _with_training_batchnorm(model, splits, config)
+    probs = class_probabilities(model, x, samples or config.eval.classify_samples)
+    labels = probs.argmax(1)
+    out = Path(out) if out else file.with_name(file.stem + ".labels.npy")
+    np.save(out, labels.numpy())
+    probs_path = out.with_name(out.name.removesuffix(".npy").removesuffix(".labels") + ".probs.npy")
+    np.save(probs_path, probs.numpy())
+    return {"n": int(x.shape[0]), "labels": out, "probs": probs_path,
+            "counts": torch.bincount(labels, minlength=probs.shape[1]).tolist()}

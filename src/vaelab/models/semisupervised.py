@@ -145,3 +145,14 @@ class LabelledModel(nn.Module):
         y = default_labels(n, self.params.classes) if y is None else y
         z = standard_normal(n, self.params.latent, like).sample()
         return self.decode(z, y.to(like.device))
+
+
+@torch.no_grad()
+def class_probabilities(model: nn.Module, x: Tensor, n_samples: int, batch_size: int = 500) -> Tensor:
+    """(N, C): q(y|a,x) averaged over n_samples draws of a, in eval mode (the mode is restored)."""
+    was_training = model.training
+    model.eval()
+    try:
+        return torch.cat([model.classify(xb, n_samples=n_samples) for xb in x.split(batch_size)])
+    finally:
+        model.train(was_training)

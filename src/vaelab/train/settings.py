@@ -22,6 +22,8 @@ class TrainSettings:
     max_bad_steps: int = 20  # consecutive non-finite steps before the run stops
     threads: int = 0  # torch intra-op threads; 0 = torch's default
     progress: bool = True
+    classification_weight: float = 0.1  # semi-supervised: beta of alpha = beta (N_l + N_u) / N_l (ADGM eq. 12)
+    labelled_batch: int = 0  # semi-supervised: labelled examples per batch (0: half of batch_size)
 
     def __post_init__(self) -> None:
         checks = {
@@ -36,6 +38,8 @@ class TrainSettings:
             "lr_decay_every": self.lr_decay_every >= 0,
             "max_bad_steps": self.max_bad_steps >= 1,
             "threads": self.threads >= 0,
+            "classification_weight": self.classification_weight >= 0,
+            "labelled_batch": 0 <= self.labelled_batch < self.batch_size,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
