@@ -1,4 +1,4 @@
-"""The command line: vaelab train | evaluate | sample | classify. Errors are one line, never a traceback."""
+"""The command line: vaelab train | evaluate | sample | classify | moons | potentials. Errors are one line, never a traceback."""
 
 from __future__ import annotations
 
@@ -41,6 +41,17 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--out", help="where to write the labels (.npy; default FILE.labels.npy, and FILE.probs.npy)")
     c.add_argument("--samples", type=int, help="samples of a averaged in q(y|a,x) (default eval.classify_samples)")
     c.add_argument("--checkpoint", default="best", choices=["best", "last"])
+
+    m = sub.add_parser("moons", help="half-moons: ADGM vs the same model without a (ADGM Fig. 2c-d)")
+    m.add_argument("out", help="folder for the two runs, moons.png and moons.json")
+    m.add_argument("--config", default="configs/adgm/moons.yaml", help="an adgm config on the moons")
+    m.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override a config value")
+
+    pot = sub.add_parser("potentials", help="2-D potentials: Gaussian vs auxiliary q, bound vs exact log Z (Fig. 2a-b)")
+    pot.add_argument("out", help="folder for potentials.png and potentials.json")
+    pot.add_argument("--steps", type=int, default=3000, help="Adam steps per fit")
+    pot.add_argument("--seeds", type=int, default=2, help="fits per potential and posterior (the best bound is kept)")
+    pot.add_argument("--potentials", type=int, nargs="+", default=[1, 2, 3, 4], choices=[1, 2, 3, 4])
     return p
 
 
@@ -91,7 +102,28 @@ def _classify(args: argparse.Namespace) -> None:
     print(f"labels written to {r['labels']}, probabilities to {r['probs']}")
 
 
-COMMANDS = {"train": _train, "evaluate": _evaluate, "sample": _sample, "classify": _classify}
+def _moons(args: argparse.Namespace) -> None:
+    from vaelab.experiments.moons import run_moons
+
+    summary = run_moons(args.config, args.out, args.set)
+    for name, r in summary.items():
+        print(f"{name:7s} test error {100 * r['test_error']:.2f}% ± {100 * r['test_error_se']:.2f}% after "
+              f"{r['epochs']} epochs")
+    print(f"wrote {args.out}/moons.png and {args.out}/moons.json")
+
+
+def _potentials(args: argparse.Namespace) -> None:
+    from vaelab.experiments.potentials import run_potentials
+
+    if args.steps < 1 or args.seeds < 1:
+        raise ConfigError("--steps and --seeds must be >= 1")
+    for r in run_potentials(args.out, tuple(args.potentials), args.steps, tuple(range(args.seeds))):
+        print(f"U{r['potential']} {r['posterior']:9s} log Z {r['log_z']:.3f}  bound {r['bound']:.3f}  gap {r['gap']:.3f}")
+    print(f"wrote {args.out}/potentials.png and {args.out}/potentials.json")
+
+
+COMMANDS = {"train": _train, "evaluate": _evaluate, "sample": _sample, "classify": _classify, "moons": _moons,
+            "potentials": _potentials}
 
 
 def main(argv: list[str] | None = None) -> int:
