@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(BIN)/vaelab train configs/demo.yaml --run-dir runs/demo
 	$(BIN)/vaelab evaluate runs/demo --split test
 	$(BIN)/vaelab sample runs/demo --n 64
+	$(BIN)/vaelab report runs/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -1,4 +1,6 @@
-"""The command line: vaelab train | evaluate | sample | classify | moons | potentials. Errors are one line, never a traceback."""
+"""The command line: vaelab train | evaluate | sample | report | compare | classify | moons | potentials.
+
+Errors are one line, never a traceback."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override a config value")
     t.add_argument("--run-dir", help="folder for checkpoints, metrics and results")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR exactly where it stopped")
+    t.add_argument("--init-from", metavar="RUN_DIR", help="start from the weights of another run (same model)")
 
     e = sub.add_parser("evaluate", help="ELBO, L_K, KL per layer and active units; writes eval.json")
     e.add_argument("run_dir")
@@ -34,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=int, default=100, help="number of samples")
     s.add_argument("--checkpoint", default="best", choices=["best", "last"])
     s.add_argument("--seed", type=int, default=0)
+    _add_report_parsers(sub)
 
     c = sub.add_parser("classify", help="label the inputs of a .npy file with a semi-supervised run")
     c.add_argument("run_dir")
@@ -55,6 +59,19 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _add_report_parsers(sub: argparse._SubParsersAction) -> None:
+    r = sub.add_parser("report", help="RUN_DIR/report.html: curves, KL maps, latent PCA, samples (self-contained)")
+    r.add_argument("run_dir")
+    r.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    r.add_argument("--points", type=int, default=2000, help="test examples in the latent PCA (default 2000)")
+    r.add_argument("--images", type=int, default=64, help="samples from the prior (default 64)")
+
+    c = sub.add_parser("compare", help="runs' evaluation numbers side by side (Markdown printed, CSV written)")
+    c.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    c.add_argument("--by", metavar="KEY", help="sort and group by a config key, e.g. model.latent, layers, experiment")
+    c.add_argument("--csv", default="compare.csv", metavar="PATH", help="where to write the CSV (default compare.csv)")
+
+
 def _train(args: argparse.Namespace) -> None:
     from vaelab.runs import train_run
 
@@ -63,7 +80,7 @@ def _train(args: argparse.Namespace) -> None:
     if not args.resume and not args.run_dir:
         raise ConfigError("give --run-dir DIR for a new run (or --resume DIR to continue one)")
     run_dir = args.resume or args.run_dir
-    records = train_run(args.config, run_dir, args.set, resume=bool(args.resume))
+    records = train_run(args.config, run_dir, args.set, resume=bool(args.resume), init_from=args.init_from)
     last = records[-1] if records else {}
     print(f"run folder: {run_dir}")
     if last:
@@ -94,6 +111,20 @@ def _sample(args: argparse.Namespace) -> None:
         print(f"wrote {path}")
 
 
+def _report(args: argparse.Namespace) -> None:
+    from vaelab.reports import report_run
+
+    print(f"wrote {report_run(args.run_dir, args.checkpoint, args.points, args.images)}")
+
+
+def _compare(args: argparse.Namespace) -> None:
+    from vaelab.reports import compare_runs
+
+    table, csv_path = compare_runs(args.run_dirs, args.by, args.csv)
+    print(table)
+    print(f"\nwrote {csv_path}")
+
+
 def _classify(args: argparse.Namespace) -> None:
     from vaelab.runs import classify_run
 
@@ -122,8 +153,8 @@ def _potentials(args: argparse.Namespace) -> None:
     print(f"wrote {args.out}/potentials.png and {args.out}/potentials.json")
 
 
-COMMANDS = {"train": _train, "evaluate": _evaluate, "sample": _sample, "classify": _classify, "moons": _moons,
-            "potentials": _potentials}
+COMMANDS = {"train": _train, "evaluate": _evaluate, "sample": _sample, "report": _report, "compare": _compare,
+            "classify": _classify, "moons": _moons, "potentials": _potentials}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,9 @@
 """Frozen, typed configs composed from each part's settings; YAML in and out; `--set` overrides.
 
-A config file has four sections: data, model, train, eval. Unknown keys, wrong types and impossible
-values raise ConfigError with a one-line message naming the key and what to do.
+A config file has four sections: data, model, train, eval, and an optional top-level `experiment` that
+names the paper experiment a preset reproduces (vaelab compare shows the paper's numbers beside the run's).
+Unknown keys, wrong types and impossible values raise ConfigError with a one-line message naming the key
+and what to do.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class Config:
     model: ModelConfig = field(default_factory=lambda: ModelConfig("lvae", MODELS["lvae"].Params()))
     train: TrainSettings = field(default_factory=TrainSettings)
     eval: EvalSettings = field(default_factory=EvalSettings)
+    experiment: str | None = None  # e.g. "lvae-fig3/lvae-bn-wu-5layer": a key of paper_references()
 
 
 def _check_type(value: Any, hint: Any, key: str) -> Any:
@@ -65,7 +68,7 @@ def _check_type(value: Any, hint: Any, key: str) -> Any:
                 return _check_type(value, option, key)
             except ConfigError as err:
                 errors.append(str(err))
-        raise ConfigError(f"{key}: {value!r} is not a {_type_name(hint)}")
+        raise ConfigError(f"{key}: {value!r} is not of type {_type_name(hint)}")
     if hint is type(None):
         if value is None:
             return None
@@ -76,6 +79,11 @@ def _check_type(value: Any, hint: Any, key: str) -> Any:
     elif hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads 3e-4 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
     elif hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
@@ -83,7 +91,7 @@ def _check_type(value: Any, hint: Any, key: str) -> Any:
         return value
     elif hint is Any:
         return value
-    raise ConfigError(f"{key}: {value!r} is not a {_type_name(hint)}")
+    raise ConfigError(f"{key}: {value!r} is not of type {_type_name(hint)}")
 
 
 def _type_name(hint: Any) -> str:
@@ -109,9 +117,10 @@ def build_dataclass(cls: type, values: dict[str, Any], section: str) -> Any:
 def config_from_dict(raw: dict[str, Any] | None) -> Config:
     """Build a Config from the nested dict of a YAML file; missing keys take their defaults."""
     raw = dict(raw or {})
-    unknown = sorted(set(raw) - {"data", "model", "train", "eval"})
+    unknown = sorted(set(raw) - {"data", "model", "train", "eval", "experiment"})
     if unknown:
-        raise ConfigError(f"unknown section '{unknown[0]}'; a config has the sections data, model, train, eval")
+        raise ConfigError(f"unknown section '{unknown[0]}'; a config has the sections data, model, train, eval "
+                          "and an optional experiment name")
     model_raw = dict(raw.get("model") or {})
     family = model_raw.pop("family", "lvae")
     if family not in MODELS:
@@ -121,7 +130,13 @@ def config_from_dict(raw: dict[str, Any] | None) -> Config:
         model=ModelConfig(family, build_dataclass(MODELS[family].Params, model_raw, "model")),
         train=build_dataclass(TrainSettings, raw.get("train") or {}, "train"),
         eval=build_dataclass(EvalSettings, raw.get("eval") or {}, "eval"),
+        experiment=_experiment(raw.get("experiment")),
     )
+
+
+def _experiment(value: Any) -> str | None:
+    """The top-level experiment name; apply_overrides turns a null top-level value into {}, read as none."""
+    return _check_type(None if value == {} else value, str | None, "experiment")
 
 
 def config_to_dict(config: Config) -> dict[str, Any]:
@@ -134,6 +149,7 @@ def config_to_dict(config: Config) -> dict[str, Any]:
         "model": {"family": config.model.family, **plain(config.model.params)},
         "train": plain(config.train),
         "eval": plain(config.eval),
+        "experiment": config.experiment,
     }
 
 

@@ -6,7 +6,6 @@ metrics.jsonl, tensorboard/, and after evaluation eval.json; after sampling, PNG
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import time
@@ -104,8 +103,13 @@ def _semi_supervised_task(config: Config, splits: Splits, run_dir: Path) -> Semi
 TASKS = {False: _unsupervised_task, True: _semi_supervised_task}  # keyed by takes_labels(family)
 
 
-def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str] = (), resume: bool = False) -> list[dict]:
-    """`vaelab train`: a new run in run_dir, or (resume) continue the run already there."""
+def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str] = (), resume: bool = False,
+              init_from: str | Path | None = None) -> list[dict]:
+    """`vaelab train`: a new run in run_dir, or (resume) continue the run already there.
+
+    init_from: start a new run from the weights of another run's last checkpoint (e.g. the LVAE paper's
+    fine-tuning); its model must match this config's model.
+    """
     run_dir = Path(run_dir)
     overrides = list(overrides)
     if resume:
@@ -115,8 +119,13 @@ def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str]
         if (run_dir / LAST).exists():
             raise RunError(f"{run_dir} already holds a run; continue it with vaelab train --resume {run_dir} or choose another --run-dir")
     splits = prepare_data(config)
-    torch.manual_seed(config.train.seed)  # the initial weights too follow train.seed (a resume reloads them)
+    torch.manual_seed(config.train.seed)  # the initial weights depend on the seed alone
     model = build_model(config, splits.train.shape[1])
+    if init_from is not None:
+        if resume:
+            raise RunError("--init-from starts a new run; it cannot be combined with --resume")
+        state = load_checkpoint(Path(init_from) / LAST, expect_metadata=model_metadata(config, splits.train.shape[1]))
+        model.load_state_dict(state["model"])
     run_dir.mkdir(parents=True, exist_ok=True)
     _write_text_atomic(run_dir / CONFIG_FILE, dump_config(config))
     if resume and not (run_dir / LAST).exists():
@@ -126,7 +135,11 @@ def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str]
 
 
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> tuple[Config, nn.Module, Splits, dict]:
-    """Rebuild a run's config, data splits and model with the weights of its best or last checkpoint."""
+    """Rebuild a run's config, data splits and model with the weights of its best or last checkpoint.
+
+    The model is returned in eval mode, its batch-norm statistics recomputed over the training data
+    (binarised once with a fixed seed), as the original LVAE code did before every evaluation (DESIGN.md §4).
+    """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunError(f"run folder {run_dir} does not exist; give the --run-dir of a trained run")
@@ -140,6 +153,9 @@ def load_run(run_dir: str | Path, checkpoint: str = "best") -> tuple[Config, nn.
         path = run_dir / LAST
     state = load_checkpoint(path, expect_metadata=model_metadata(config, splits.train.shape[1]))
     model.load_state_dict(state["model"])
+    if has_batchnorm(model):
+        train_x = binarize_fixed(splits.train, seed=12346) if splits.binarize else splits.train
+        recompute_batchnorm(model, train_x, config.eval.bn_batch_size)
     model.eval()
     return config, model, splits, state
 
@@ -175,17 +191,12 @@ def _unsupervised_metrics(model: nn.Module, x: torch.Tensor, y: torch.Tensor, k:
         "kl_per_layer": {kname: float(v.mean()) for kname, v in summary.kl_per_layer.items()},
         "kl_per_unit": {kname: v.tolist() for kname, v in summary.kl_per_unit.items()},
         "active_units": active_units(summary.posterior_mean, s.active_threshold),
+        # the other common count: units whose KL(q||p), averaged over the data, exceeds the threshold
+        "active_units_kl": {kname: int((v > s.active_threshold).sum()) for kname, v in summary.kl_per_unit.items()},
     }
 
 
 EVALUATORS = {False: _unsupervised_metrics, True: semi_supervised_metrics}  # keyed by takes_labels(model)
-
-
-def _with_training_batchnorm(model: nn.Module, splits: Splits, config: Config) -> None:
-    """Batch-norm statistics that describe the training data (DESIGN.md §4)."""
-    if has_batchnorm(model):
-        train_x = binarize_fixed(splits.train, seed=12346) if splits.binarize else splits.train
-        recompute_batchnorm(model, train_x, config.eval.bn_batch_size)
 
 
 def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | None = None,
@@ -197,7 +208,6 @@ def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | Non
     x = _split_tensor(splits, split)[: limit or None]
     y = _split_labels(splits, split)[: limit or None]
     start = time.time()
-    _with_training_batchnorm(model, splits, config)
     metrics = EVALUATORS[takes_labels(model)](model, x, y, k, config.eval, progress)
     result = {"split": split, "n": int(x.shape[0]), "iw_samples": k, "checkpoint": checkpoint,
               "epoch": state["epoch"], **metrics, "seconds": time.time() - start}
@@ -243,7 +253,6 @@ def sample_run(run_dir: str | Path, n: int = 100, checkpoint: str = "best", seed
         raise RunError(f"--n must be >= 1, got {n}")
     run_dir = Path(run_dir)
     config, model, splits, _ = load_run(run_dir, checkpoint)
-    _with_training_batchnorm(model, splits, config)
     torch.manual_seed(seed)
     return SAMPLERS[takes_labels(model)](model, splits, run_dir, n, int(np.ceil(np.sqrt(n))))
 
@@ -264,7 +273,6 @@ def classify_run(run_dir: str | Path, file: str | Path, out: str | Path | None =
     x = select_inputs(array, splits.input_mask, width, str(file))
     if splits.binarize:  # as the test set: binarised once with a fixed seed
         x = binarize_fixed(x, seed=12347)
-    _with_training_batchnorm(model, splits, config)
     probs = class_probabilities(model, x, samples or config.eval.classify_samples)
     labels = probs.argmax(1)
     out = Path(out) if out else file.with_name(file.stem + ".labels.npy")

@@ -7,7 +7,6 @@ sample z that the model drew, so both are unbiased estimates of the same quantit
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 from torch.distributions import Distribution, Independent, kl_divergence
 

@@ -3,7 +3,8 @@
 from vaelab.evaluation.analogies import analogies, samples_per_class
 from vaelab.evaluation.batchnorm import has_batchnorm, recompute_batchnorm
 from vaelab.evaluation.classification import confusion_matrix, semi_supervised_metrics
-from vaelab.evaluation.diagnostics import BoundSummary, active_units, standard_error, summarise_bounds
+from vaelab.evaluation.diagnostics import (BoundSummary, active_units, sample_latents, standard_error,
+                                          summarise_bounds)
 from vaelab.evaluation.images import save_grid, tile
 from vaelab.evaluation.likelihood import log_likelihood
 from vaelab.evaluation.settings import EvalSettings
@@ -19,6 +20,7 @@ __all__ = [
     "summarise_bounds",
     "BoundSummary",
     "active_units",
+    "sample_latents",
     "standard_error",
     "save_grid",
     "tile",

@@ -65,3 +65,21 @@ def active_units(posterior_mean: dict[str, Tensor], threshold: float = 0.01) -> 
 def standard_error(values: Tensor) -> float:
     """Standard error of the mean of per-example values."""
     return float(values.std() / values.shape[0] ** 0.5) if values.shape[0] > 1 else float("nan")
+
+
+@torch.no_grad()
+def sample_latents(model: nn.Module, x: Tensor, batch_size: int = 500) -> dict[str, Tensor]:
+    """One sample z ~ q(z_i | .) per example for every stochastic site, name -> (N, D_i), in eval mode.
+
+    These are the points of LVAE Fig. 6 (and, for sites named a..., the auxiliary space of ADGM Fig. 4b).
+    """
+    was_training = model.training
+    model.eval()
+    samples: dict[str, list[Tensor]] = {}
+    try:
+        for xb in x.split(batch_size):
+            for site in run_model(model, xb).latents:
+                samples.setdefault(site.name, []).append(site.z.reshape(xb.shape[0], -1))
+    finally:
+        model.train(was_training)
+    return {name: torch.cat(parts) for name, parts in samples.items()}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -24,6 +24,7 @@ from vaelab.train.metrics import MetricsLog
 from vaelab.train.settings import TrainSettings
 
 LAST, BEST = "checkpoint.pt", "best.pt"
+T = TypeVar("T")
 
 
 class TrainingError(RuntimeError):
@@ -53,11 +54,14 @@ class StepGuard:
         self.s = s
         self.bad_run = 0  # consecutive skipped steps, across epochs
 
-    def step(self, model: nn.Module, opt: torch.optim.Optimizer, loss: Tensor) -> float | None:
-        """Backward, clip, step; return the gradient norm, or None when the step was skipped."""
+    def step(self, model: nn.Module, opt: torch.optim.Optimizer, loss: Tensor | None) -> float | None:
+        """Backward, clip, step; return the gradient norm, or None when the step was skipped.
+
+        loss None stands for an objective that could not be computed (see guarded()).
+        """
         params = [p for p in model.parameters() if p.requires_grad]
         opt.zero_grad(set_to_none=True)
-        ok = bool(torch.isfinite(loss))
+        ok = loss is not None and bool(torch.isfinite(loss))
         if ok:
             loss.backward()
             norm = torch.nn.utils.clip_grad_norm_(params, self.s.grad_clip if self.s.grad_clip > 0 else math.inf)
@@ -106,6 +110,7 @@ class EpochStats:
     bound: float = 0.0
     reconstruction: float = 0.0
     kl: dict[str, float] = field(default_factory=dict)
+    kl_unit: dict[str, Tensor] = field(default_factory=dict)  # name -> (D,) sums over examples
     grad_norm: float = 0.0
     steps: int = 0
     skipped: int = 0
@@ -118,6 +123,8 @@ class EpochStats:
         self.reconstruction += float(obj.reconstruction.sum())
         for k, v in obj.kl_per_layer.items():
             self.kl[k] = self.kl.get(k, 0.0) + float(v.sum())
+        for k, v in obj.kl_per_unit.items():  # v is the batch mean, (D,)
+            self.kl_unit[k] = self.kl_unit.get(k, 0) + v * b
         self.grad_norm += grad_norm
 
     def summary(self) -> dict[str, Any]:
@@ -126,6 +133,7 @@ class EpochStats:
             "train_elbo": self.bound / n,
             "train_reconstruction": self.reconstruction / n,
             "train_kl_per_layer": {k: v / n for k, v in self.kl.items()},
+            "train_kl_per_unit": {k: (v / n).tolist() for k, v in self.kl_unit.items()},
             "grad_norm": self.grad_norm / max(self.steps, 1),
             "skipped_steps": self.skipped,
         }
@@ -140,15 +148,16 @@ def learning_rate(s: TrainSettings, epoch: int) -> float:
 
 @torch.no_grad()
 def validate(model: nn.Module, val: Tensor, batch_size: int) -> dict[str, Any]:
-    """Validation ELBO, KL per layer and per unit (eval-mode batch-norm)."""
+    """Validation ELBO, reconstruction term, KL per layer and per unit (eval-mode batch-norm)."""
     if val.shape[0] == 0:
         return {}
     was_training = model.training
     model.eval()
-    total, kl, unit = 0.0, {}, {}
+    total, reconstruction, kl, unit = 0.0, 0.0, {}, {}
     for xb in val.split(batch_size):
         obj = elbo(model, xb)
         total += float(obj.bound.sum())
+        reconstruction += float(obj.reconstruction.sum())
         for k, v in obj.kl_per_layer.items():
             kl[k] = kl.get(k, 0.0) + float(v.sum())
         for k, v in obj.kl_per_unit.items():
@@ -157,9 +166,23 @@ def validate(model: nn.Module, val: Tensor, batch_size: int) -> dict[str, Any]:
     n = val.shape[0]
     return {
         "val_elbo": total / n,
+        "val_reconstruction": reconstruction / n,
         "val_kl_per_layer": {k: v / n for k, v in kl.items()},
         "val_kl_per_unit": {k: (v / n).tolist() for k, v in unit.items()},
     }
+
+
+def guarded(objective: Callable[[], T]) -> T | None:
+    """The training objective, or None where the network produced non-finite distribution parameters.
+
+    torch.distributions rejects NaN/inf parameters when it validates them; that is a non-finite step too.
+    """
+    try:
+        return objective()
+    except ValueError as err:
+        if "found invalid values" in str(err):
+            return None
+        raise
 
 
 def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, s: TrainSettings, beta: float,
@@ -171,9 +194,9 @@ def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, s: Trai
         bar.update(1)
         if idx.shape[0] < 2:  # batch-norm needs two examples; the remainder is seen next epoch
             continue
-        obj = elbo(model, x[idx], beta=beta, eq_samples=s.eq_samples, iw_samples=s.iw_samples)
-        norm = guard.step(model, opt, obj.loss)
-        if norm is None:
+        obj = guarded(lambda: elbo(model, x[idx], beta=beta, eq_samples=s.eq_samples, iw_samples=s.iw_samples))
+        norm = guard.step(model, opt, None if obj is None else obj.loss)
+        if norm is None:  # a non-finite loss or gradient never reaches the weights
             stats.skipped += 1
             continue
         stats.add(obj, norm)

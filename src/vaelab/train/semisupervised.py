@@ -20,7 +20,7 @@ from vaelab.data import LabelledSplit, binarize_dynamic
 from vaelab.models.semisupervised import class_probabilities
 from vaelab.objectives.semisupervised import (SemiSupervisedObjective, classification_weight,
                                               semi_supervised_objective, unlabelled_bound)
-from vaelab.train.loop import StepGuard
+from vaelab.train.loop import StepGuard, guarded
 from vaelab.train.settings import TrainSettings
 
 
@@ -102,8 +102,9 @@ class SemiSupervisedData:
             if idx_u.shape[0] < 2:  # batch-norm needs two examples; the remainder is seen next epoch
                 continue
             y = sp.y_labelled[idx_l]
-            obj = semi_supervised_objective(model, x_l[idx_l], y, x_u[idx_u], alpha, beta, s.eq_samples)
-            norm = guard.step(model, opt, obj.loss)
+            obj = guarded(lambda: semi_supervised_objective(model, x_l[idx_l], y, x_u[idx_u], alpha, beta,
+                                                            s.eq_samples))
+            norm = guard.step(model, opt, None if obj is None else obj.loss)
             if norm is None:
                 stats.skipped += 1
                 continue
