@@ -38,6 +38,22 @@ def read_svhn_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(x.transpose(3, 2, 0, 1)), y % 10
 
 
+def channel_std(pixels: np.ndarray, chunk: int = 10_000) -> np.ndarray:
+    """Standard deviation of each colour channel of uint8 images (N, C, H, W), (1, C, 1, 1) float32.
+
+    Accumulated in float64 over chunks, so no float copy of the whole training set is made.
+    """
+    total = np.zeros(pixels.shape[1])
+    squares = np.zeros(pixels.shape[1])
+    for start in range(0, len(pixels), chunk):
+        block = pixels[start:start + chunk].astype(np.float64)
+        total += block.sum(axis=(0, 2, 3))
+        squares += (block ** 2).sum(axis=(0, 2, 3))
+    count = len(pixels) * pixels.shape[2] * pixels.shape[3]
+    var = squares / count - (total / count) ** 2
+    return np.sqrt(np.maximum(var, 0.0)).astype(np.float32).reshape(1, -1, 1, 1)
+
+
 def dequantise(pixels: np.ndarray, scale: np.ndarray, seed: int) -> np.ndarray:
     """(pixels + U[0, 1)) / scale, float32, scale broadcasting over (N, C, H, W)."""
     noise = np.random.default_rng(seed).random(pixels.shape, dtype=np.float32)
@@ -52,7 +68,7 @@ def load_svhn(root: str | Path | None, download: bool, extra: bool = True) -> di
     x_train = np.concatenate([x for x, _ in train])
     y_train = np.concatenate([y for _, y in train])
     x_test, y_test = read_svhn_mat(files["test_32x32.mat"])
-    std = x_train.astype(np.float32).std(axis=(0, 2, 3), keepdims=True)  # per colour channel
+    std = channel_std(x_train)
     if np.any(std == 0):
         raise DataError("svhn: a colour channel of the training images is constant; the files are damaged")
     flat = lambda x, seed: dequantise(x, std, seed).reshape(len(x), -1)  # noqa: E731
