@@ -103,3 +103,15 @@ def test_moons_is_a_data_set_like_any_other(tmp_path):
     assert records[0]["alpha"] == pytest.approx(0.1 * 9900 / 6)
     result = evaluate_run(tmp_path / "moons", progress=False, limit=200)
     assert 0 <= result["error"] <= 1 and len(result["confusion_matrix"]) == 2
+
+
+def test_auxiliary_vae_trains_like_the_vae_with_warm_up(tmp_path):
+    config = _config(tmp_path, data={"labelled_per_class": None},
+                     model={"family": "avae", "latent": [4, 2], "auxiliary": [3, 2], "hidden": [16, 8],
+                            "classes": None},
+                     train={"epochs": 2, "warmup_epochs": 2, "batch_size": 100})
+    records = train_run(config, tmp_path / "avae")
+    assert [r["beta"] for r in records] == [0.5, 1.0]
+    assert set(records[-1]["train_kl_per_layer"]) == {"a1", "z1", "a2", "z2"}
+    result = evaluate_run(tmp_path / "avae", iw_samples=5, limit=50, progress=False)
+    assert result["log_likelihood"] > result["elbo"] - 1.0 and "a1" in result["active_units"]
