@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_results  # noqa: E402
 
-from vaelab.runs import evaluate_run, train_run  # noqa: E402
+from vaelab.runs import evaluate_run, train_or_resume  # noqa: E402
 from vaelab.train import LAST, read_metrics  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,12 +27,8 @@ PAPER = {"m2": "11.97 (Kingma et al. 2014)", "adgm": "about 2 near epoch 200; fi
 
 
 def train(family: str, epochs: int, threads: int, data: str) -> None:
-    run = RUNS / f"mnist100-{family}"
-    common = [f"train.epochs={epochs}", f"train.threads={threads}", "train.progress=false"]
-    if (run / LAST).exists():
-        train_run(None, run, common, resume=True)
-    else:
-        train_run(ROOT / f"configs/adgm/mnist-100-{family}.yaml", run, [*common, f"data.root={data}"])
+    train_or_resume(ROOT / f"configs/adgm/mnist-100-{family}.yaml", RUNS / f"mnist100-{family}",
+                    [f"train.epochs={epochs}", f"train.threads={threads}", "train.progress=false", f"data.root={data}"])
 
 
 def collect() -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_results  # noqa: E402
 
-from vaelab.runs import evaluate_run, train_run  # noqa: E402
+from vaelab.runs import evaluate_run, train_or_resume  # noqa: E402
 from vaelab.train import LAST, read_metrics  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,13 +26,9 @@ PAPER = {1: -84.59, 2: -82.97}
 
 
 def train(layers: int, epochs: int, warmup: int, threads: int, data: str) -> None:
-    run = RUNS / f"avae-{layers}layer"
-    common = [f"train.epochs={epochs}", f"train.threads={threads}", "train.progress=false"]
-    if (run / LAST).exists():
-        train_run(None, run, common, resume=True)
-    else:
-        train_run(ROOT / f"configs/avae/mnist-avae-{layers}layer.yaml", run,
-                  [*common, f"train.warmup_epochs={warmup}", f"data.root={data}"])
+    train_or_resume(ROOT / f"configs/avae/mnist-avae-{layers}layer.yaml", RUNS / f"avae-{layers}layer",
+                    [f"train.epochs={epochs}", f"train.threads={threads}", "train.progress=false",
+                     f"train.warmup_epochs={warmup}", f"data.root={data}"])
 
 
 def collect(iw_samples: int, limit: int) -> None:

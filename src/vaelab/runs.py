@@ -134,6 +134,17 @@ def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str]
     return fit(model, data, config.train, run_dir, resume, model_metadata(config, splits.train.shape[1]))
 
 
+def train_or_resume(config_path: str | Path, run_dir: str | Path, overrides: list[str] = ()) -> list[dict]:
+    """Continue the run in run_dir where it has a checkpoint (with the overrides a resume accepts), else start it.
+
+    For scripts that may be cut and run again (benchmarks, experiments).
+    """
+    if (Path(run_dir) / LAST).exists():
+        kept = [o for o in overrides if o.partition("=")[0].strip() in RESUMABLE_OVERRIDES]
+        return train_run(None, run_dir, kept, resume=True)
+    return train_run(config_path, run_dir, list(overrides))
+
+
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> tuple[Config, nn.Module, Splits, dict]:
     """Rebuild a run's config, data splits and model with the weights of its best or last checkpoint.
 

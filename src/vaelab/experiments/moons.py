@@ -18,8 +18,8 @@ import yaml
 
 from vaelab.config import apply_overrides, load_config
 from vaelab.models.semisupervised import class_probabilities
-from vaelab.runs import LABELLED_FILE, RunError, evaluate_run, load_run, train_run
-from vaelab.train import LAST, read_metrics
+from vaelab.runs import LABELLED_FILE, RunError, evaluate_run, load_run, train_or_resume
+from vaelab.train import read_metrics
 
 RUNS = ("adgm", "no-aux")
 
@@ -33,15 +33,6 @@ def _twin_config(config_path: Path, overrides: list[str], out: Path) -> Path:
     return path
 
 
-def _train(config: Path, run_dir: Path, overrides: list[str]) -> None:
-    """A new run, or the continuation of the one already there (only the epoch count may change)."""
-    if (run_dir / LAST).exists():
-        epochs = [o for o in overrides if o.startswith("train.epochs=")]
-        train_run(None, run_dir, epochs + ["train.progress=false"], resume=True)
-    else:
-        train_run(config, run_dir, overrides + ["train.progress=false"])
-
-
 def run_moons(config_path: str | Path, out_dir: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> dict:
     """Train, evaluate and draw; returns (and writes to OUT/moons.json) the errors per epoch and on test."""
     config_path, out = Path(config_path), Path(out_dir)
@@ -53,7 +44,7 @@ def run_moons(config_path: str | Path, out_dir: str | Path, overrides: list[str]
     configs = {"adgm": config_path, "no-aux": _twin_config(config_path, overrides, out)}
     summary: dict[str, Any] = {}
     for name in RUNS:
-        _train(configs[name], out / name, overrides)
+        train_or_resume(configs[name], out / name, [*overrides, "train.progress=false"])
         result = evaluate_run(out / name, checkpoint="last", progress=False)
         metrics = read_metrics(out / name / "metrics.jsonl")
         summary[name] = {"val_error": [r["val_error"] for r in metrics], "test_error": result["error"],
