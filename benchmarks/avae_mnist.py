@@ -17,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_results  # noqa: E402
 
+from vaelab.config import load_config  # noqa: E402
 from vaelab.runs import evaluate_run, train_or_resume  # noqa: E402
 from vaelab.train import LAST, read_metrics  # noqa: E402
 
@@ -42,7 +43,8 @@ def collect(iw_samples: int, limit: int) -> None:
         figures[layers] = {"epochs": len(metrics), "test_elbo": r["elbo"],
                            "test_log_likelihood": r["log_likelihood"], "se": r["log_likelihood_se"],
                            "iw_samples": iw_samples, "n_test": r["n"], "active_units": r["active_units"]}
-        rows.append(f"| {layers} | {len(metrics)} | {r['elbo']:.2f} | {r['log_likelihood']:.2f} ± "
+        warmup = load_config(run / "config.yaml").train.warmup_epochs
+        rows.append(f"| {layers} | {len(metrics)} ({warmup} of warm-up) | {r['elbo']:.2f} | {r['log_likelihood']:.2f} ± "
                     f"{r['log_likelihood_se']:.2f} | {PAPER[layers]} |")
     md = f"""Reduced schedule: each model trained for the epochs shown (paper: 2000, warm-up over 200); L_K with
 K = {iw_samples} on the first {limit} test images, binarised once (paper: K = 5000 on all 10,000). Shared 2-core CPU, 1 thread.
