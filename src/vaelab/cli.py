@@ -9,9 +9,11 @@ import sys
 
 from vaelab.config import ConfigError
 from vaelab.data import DataError
+from vaelab.evaluation.inception import InceptionError
+from vaelab.generation import GenerationError
 from vaelab.train import CheckpointError, TrainingError
 
-USER_ERRORS = (ConfigError, DataError, CheckpointError, TrainingError)
+USER_ERRORS = (ConfigError, DataError, CheckpointError, TrainingError, GenerationError, InceptionError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,12 +33,20 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--split", default="test", choices=["test", "val", "train"])
     e.add_argument("--checkpoint", default="best", choices=["best", "last"])
     e.add_argument("--limit", type=int, help="evaluate only the first N examples of the split")
+    e.add_argument("--sample-quality", action="store_true",
+                   help="Fréchet distances (fd_classifier) of prior and aggregate-posterior samples to the test set")
+    e.add_argument("--inception-weights", metavar="FILE",
+                   help="with --sample-quality: also the FID, from this TorchScript inception-2015-12-05.pt")
 
     s = sub.add_parser("sample", help="PNG grids of samples and reconstructions")
     s.add_argument("run_dir")
     s.add_argument("--n", type=int, default=100, help="number of samples")
     s.add_argument("--checkpoint", default="best", choices=["best", "last"])
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--from", dest="source", default="prior", choices=["prior", "aggregate"],
+                   help="top latent from the prior or from the aggregate-posterior mixture (fitted if absent)")
+    s.add_argument("--uncertainty", action="store_true",
+                   help="also heat maps of the predicted per-pixel sigma beside samples and reconstructions")
     _add_report_parsers(sub)
 
     c = sub.add_parser("classify", help="label the inputs of a .npy file with a semi-supervised run")
@@ -92,22 +102,32 @@ def _train(args: argparse.Namespace) -> None:
 def _evaluate(args: argparse.Namespace) -> None:
     from vaelab.runs import evaluate_run
 
-    r = evaluate_run(args.run_dir, args.split, args.iw_samples, args.checkpoint, args.limit)
+    if args.inception_weights and not args.sample_quality:
+        raise ConfigError("--inception-weights goes with --sample-quality")
+    r = evaluate_run(args.run_dir, args.split, args.iw_samples, args.checkpoint, args.limit,
+                     quality=args.sample_quality, inception=args.inception_weights)
     print(f"run folder: {args.run_dir}  ({r['split']}, n={r['n']}, {r['checkpoint']} checkpoint, epoch {r['epoch']})")
     if "error" in r:
         print(f"classification error {100 * r['error']:.2f}% ± {100 * r['error_se']:.2f}%  (confusion matrix in eval.json)")
     print(f"ELBO (L_1)          {r['elbo']:.3f} ± {r['elbo_se']:.3f} nats")
     print(f"log-likelihood L_{r['iw_samples']:<5d}{r['log_likelihood']:.3f} ± {r['log_likelihood_se']:.3f} nats")
-    if "kl_per_layer" in r:
+    if "kl_per_layer" in r:  # semi-supervised runs report the error instead
         print(f"KL per layer        {', '.join(f'{k} {v:.2f}' for k, v in r['kl_per_layer'].items())}")
         print(f"active units        {', '.join(f'{k} {v}' for k, v in r['active_units'].items())}")
+    if "aggregate_posterior" in r:
+        a = r["aggregate_posterior"]
+        print(f"KL(aggregate || prior) {a['kl_aggregate_prior']:.3f} ± {a['kl_aggregate_prior_se']:.3f} nats "
+              f"({a['components']}-component mixture over the top latent)")
+        print(f"L_{r['iw_samples']} with the mixture as prior {a['log_likelihood']:.3f} ± {a['log_likelihood_se']:.3f} nats")
+    for name, values in ((k, v) for k, v in r.get("sample_quality", {}).items() if k in ("fd_classifier", "fid_inception")):
+        print(f"{name:<20}{', '.join(f'{src} {d:.3f}' for src, d in values.items())}")
     print(f"written to {args.run_dir}/eval.json")
 
 
 def _sample(args: argparse.Namespace) -> None:
     from vaelab.runs import sample_run
 
-    for path in sample_run(args.run_dir, args.n, args.checkpoint, args.seed):
+    for path in sample_run(args.run_dir, args.n, args.checkpoint, args.seed, args.source, args.uncertainty):
         print(f"wrote {path}")
 
 

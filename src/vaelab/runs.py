@@ -16,19 +16,22 @@ import numpy as np
 import torch
 from torch import nn
 
-from vaelab.config import Config, ConfigError, config_to_dict, dump_config, load_config
-from vaelab.data import (DataError, Splits, binarize_fixed, check_labels, drop_inputs, load_dataset, make_splits,
-                         restore_inputs, select_inputs, split_labelled)
+from vaelab.config import Config, ConfigError, config_from_dict, config_to_dict, dump_config, load_config
+from vaelab.data import (DataError, Splits, binarize_fixed, check_labels, dequantize_fixed, drop_inputs, grey_levels,
+                         load_dataset, make_splits, restore_inputs, select_inputs, split_labelled)
 from vaelab.evaluation import (active_units, analogies, has_batchnorm, log_likelihood, recompute_batchnorm,
                                samples_per_class, save_grid, semi_supervised_metrics, standard_error,
                                summarise_bounds)
-from vaelab.evaluation.settings import EvalSettings
+from vaelab.layers.decoder_variance import DECODER_VARIANCE_HEADS
+from vaelab.generation import aggregate_posterior, aggregate_report, generate, sample_quality, write_uncertainty
 from vaelab.models import MODELS, takes_labels
 from vaelab.models.semisupervised import class_probabilities
 from vaelab.train import BEST, LAST, TrainData, fit, load_checkpoint
 from vaelab.train.semisupervised import SemiSupervisedData
 
 CONFIG_FILE, EVAL_FILE, LABELLED_FILE = "config.yaml", "eval.json", "labelled.json"
+DEQUANTIZE_VAL_OFFSET, DEQUANTIZE_TEST_OFFSET = 11, 12
+TRAIN_EVAL_SEED, TRAIN_BN_SEED = 12345, 12346
 RESUMABLE_OVERRIDES = {"train.epochs", "train.progress", "train.threads"}
 
 
@@ -42,9 +45,25 @@ def prepare_data(config: Config) -> Splits:
     if observation == "bernoulli" and not config.data.binarize:
         raise ConfigError("model.observation is bernoulli but data.binarize is false: set data.binarize: true "
                           "or use model.observation: gaussian for grey levels")
+    if observation in DECODER_VARIANCE_HEADS and config.data.binarize:
+        raise ConfigError(f"model.observation {observation} models real-valued data but data.binarize is true: "
+                          "set data.binarize: false")
     dataset = load_dataset(config.data.name, root=config.data.root, download=config.data.download)
     splits = make_splits(dataset, config.data.validation, config.train.seed, config.data.binarize)
+    if config.data.dequantize:  # held-out sets: noise drawn once, with fixed seeds
+        levels = grey_levels(config.data.name)
+        splits.val = dequantize_fixed(splits.val, levels, config.train.seed + DEQUANTIZE_VAL_OFFSET)
+        splits.test = dequantize_fixed(splits.test, levels, config.train.seed + DEQUANTIZE_TEST_OFFSET)
     return drop_inputs(splits, config.data.drop_std)
+
+
+def fixed_train(splits: Splits, config: Config, seed: int) -> torch.Tensor:
+    """The training split as evaluation sees it: binarised or dequantised once with `seed`, else as stored."""
+    if splits.binarize:
+        return binarize_fixed(splits.train, seed=seed)
+    if config.data.dequantize:
+        return dequantize_fixed(splits.train, grey_levels(config.data.name), seed)
+    return splits.train
 
 
 def build_model(config: Config, input_dim: int) -> nn.Module:
@@ -55,6 +74,22 @@ def build_model(config: Config, input_dim: int) -> nn.Module:
 def model_metadata(config: Config, input_dim: int) -> dict[str, Any]:
     """What a checkpoint records of its model, to refuse one from another model."""
     return {"family": config.model.family, "params": config_to_dict(config)["model"], "input_dim": input_dim}
+
+
+def _with_current_defaults(metadata: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's model metadata with settings added to its family since then filled by their defaults."""
+    params = metadata.get("params")
+    if metadata.get("family") not in MODELS or not isinstance(params, dict):
+        return metadata
+    try:
+        return {**metadata, "params": config_to_dict(config_from_dict({"model": params}))["model"]}
+    except ConfigError:
+        return metadata  # not a model this version can build: the comparison will say so
+
+
+def check_checkpoint(path: Path, config: Config, input_dim: int) -> dict[str, Any]:
+    """Load a checkpoint and make sure it holds the model this config describes."""
+    return load_checkpoint(path, model_metadata(config, input_dim), normalise=_with_current_defaults)
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
@@ -76,7 +111,8 @@ def _unsupervised_task(config: Config, splits: Splits, run_dir: Path) -> TrainDa
     if config.data.labelled_per_class:
         raise ConfigError(f"data.labelled_per_class is for the semi-supervised families (m2, adgm, sdgm), not "
                           f"{config.model.family}; remove it")
-    return TrainData(splits.train, splits.val, splits.binarize)
+    levels = grey_levels(config.data.name) if config.data.dequantize else 0
+    return TrainData(splits.train, splits.val, splits.binarize, dequantize_levels=levels)
 
 
 def _semi_supervised_task(config: Config, splits: Splits, run_dir: Path) -> SemiSupervisedData:
@@ -88,6 +124,9 @@ def _semi_supervised_task(config: Config, splits: Splits, run_dir: Path) -> Semi
     if p.classes != splits.num_classes:
         raise ConfigError(f"model.classes is {p.classes} but {d.name} has {splits.num_classes} classes; "
                           f"set model.classes: {splits.num_classes}")
+    if d.dequantize:
+        raise ConfigError("data.dequantize is not available for the semi-supervised families; the SVHN and NORB "
+                          "loaders add their own noise")
     if t.iw_samples != 1:
         raise ConfigError("train.iw_samples > 1 is not available for the semi-supervised families; "
                           "use train.eq_samples for more samples of a and z")
@@ -124,13 +163,15 @@ def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str]
     if init_from is not None:
         if resume:
             raise RunError("--init-from starts a new run; it cannot be combined with --resume")
-        state = load_checkpoint(Path(init_from) / LAST, expect_metadata=model_metadata(config, splits.train.shape[1]))
+        state = check_checkpoint(Path(init_from) / LAST, config, splits.train.shape[1])
         model.load_state_dict(state["model"])
     run_dir.mkdir(parents=True, exist_ok=True)
     _write_text_atomic(run_dir / CONFIG_FILE, dump_config(config))
     if resume and not (run_dir / LAST).exists():
         resume = False  # killed before the first checkpoint: start from the beginning
     data = TASKS[takes_labels(MODELS[config.model.family])](config, splits, run_dir)
+    if resume:
+        check_checkpoint(run_dir / LAST, config, splits.train.shape[1])
     return fit(model, data, config.train, run_dir, resume, model_metadata(config, splits.train.shape[1]))
 
 
@@ -162,66 +203,92 @@ def load_run(run_dir: str | Path, checkpoint: str = "best") -> tuple[Config, nn.
     path = run_dir / (BEST if checkpoint == "best" else LAST)
     if checkpoint == "best" and not path.exists():
         path = run_dir / LAST
-    state = load_checkpoint(path, expect_metadata=model_metadata(config, splits.train.shape[1]))
+    state = check_checkpoint(path, config, splits.train.shape[1])
     model.load_state_dict(state["model"])
     if has_batchnorm(model):
-        train_x = binarize_fixed(splits.train, seed=12346) if splits.binarize else splits.train
-        recompute_batchnorm(model, train_x, config.eval.bn_batch_size)
+        recompute_batchnorm(model, fixed_train(splits, config, TRAIN_BN_SEED), config.eval.bn_batch_size)
     model.eval()
     return config, model, splits, state
 
 
-def _split_tensor(splits: Splits, split: str) -> torch.Tensor:
-    """The evaluation tensor of a split; train data is binarised once with a fixed seed, like test."""
+def _split_tensor(splits: Splits, config: Config, split: str) -> torch.Tensor:
+    """The evaluation tensor of a split; train data is binarised (or dequantised) once with a fixed seed, like test."""
     table = {"test": splits.test, "val": splits.val, "train": splits.train}
     if split not in table:
         raise RunError(f"--split must be one of test, val, train; got {split!r}")
-    x = table[split]
-    if split == "train" and splits.binarize:
-        x = binarize_fixed(x, seed=12345)
+    x = fixed_train(splits, config, TRAIN_EVAL_SEED) if split == "train" else table[split]
     if x.shape[0] == 0:
         raise RunError(f"the {split} split is empty; set data.validation > 0 to evaluate on val")
     return x
 
 
-def _split_labels(splits: Splits, split: str) -> torch.Tensor:
-    return {"test": splits.test_labels, "val": splits.val_labels, "train": splits.train_labels}[split]
+def _density_scale(config: Config, ll: torch.Tensor, dim: int) -> dict[str, Any]:
+    """For real-valued data: the scale of the density and, when dequantised, the discrete log-likelihood bound."""
+    if config.data.binarize:
+        return {}
+    out: dict[str, Any] = {"density": "continuous density of pixel intensities in [0, 1], nats per image "
+                                      "(the Balancing-ELBO paper's scale); bits_per_dim is its negative in bits"}
+    if config.data.dequantize:
+        discrete = float(ll.mean()) - dim * np.log(grey_levels(config.data.name))
+        out.update({"log_likelihood_discrete": discrete, "bits_per_dim_discrete": -discrete / (dim * np.log(2.0)),
+                    "discrete": "bound on log P(8-bit image): log_likelihood - D log(grey levels)"})
+    return out
 
 
-def _unsupervised_metrics(model: nn.Module, x: torch.Tensor, y: torch.Tensor, k: int, s: EvalSettings,
-                          progress: bool) -> dict[str, Any]:
-    """ELBO, L_K, KL per layer and unit, active units."""
+def _generation_report(run_dir: Path, config: Config, model: nn.Module, splits: Splits, state: dict,
+                       checkpoint: str, x: torch.Tensor, k: int, quality: bool, inception: str | None) -> dict[str, Any]:
+    """Aggregate-posterior KL and L_K on x (eval.aggregate_posterior) and, if asked, sample quality."""
+    agg, out = None, {}
+    if config.eval.aggregate_posterior and config.eval.aggregate_components > 0:
+        agg = aggregate_posterior(run_dir, config, model, fixed_train(splits, config, TRAIN_EVAL_SEED),
+                                  checkpoint, state["epoch"])
+        out["aggregate_posterior"] = aggregate_report(agg, config, model, x, k)
+    if quality:
+        out["sample_quality"] = sample_quality(model, config, agg, inception)
+    return out
+
+
+def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | None = None,
+                 checkpoint: str = "best", limit: int | None = None, progress: bool = True,
+                 quality: bool = False, inception: str | None = None) -> dict[str, Any]:
+    """`vaelab evaluate`: ELBO, L_K, KL per layer, active units of one split, KL(aggregate posterior || prior)
+    and, with quality, Fréchet distances of prior and aggregate samples; written to eval.json."""
+    run_dir = Path(run_dir)
+    config, model, splits, state = load_run(run_dir, checkpoint)
+    s = config.eval
+    k = iw_samples or s.iw_samples
+    x = _split_tensor(splits, config, split)[: limit or None]
+    start = time.time()
+    if takes_labels(model):  # semi-supervised: error, confusion matrix, bounds with y summed out
+        y = {"test": splits.test_labels, "val": splits.val_labels, "train": splits.train_labels}[split]
+        result = {"split": split, "n": int(x.shape[0]), "iw_samples": k, "checkpoint": checkpoint,
+                  "epoch": state["epoch"], **semi_supervised_metrics(model, x, y[: limit or None], k, s, progress),
+                  "seconds": time.time() - start}
+        return _write_eval(run_dir, split, k, result)
     summary = summarise_bounds(model, x, s.batch_size)
     ll = log_likelihood(model, x, k, s.batch_size, s.sample_chunk, progress=progress)
-    return {
+    dim = x.shape[1]
+    result = {
+        "split": split, "n": int(x.shape[0]), "iw_samples": k, "checkpoint": checkpoint, "epoch": state["epoch"],
         "elbo": float(summary.elbo.mean()), "elbo_se": standard_error(summary.elbo),
         "log_likelihood": float(ll.mean()), "log_likelihood_se": standard_error(ll),
         "bound": f"L_{k} (importance-weighted, K={k}); elbo is L_1 with analytic KL per layer",
-        "bits_per_dim": -float(ll.mean()) / (x.shape[1] * np.log(2.0)),
+        "bits_per_dim": -float(ll.mean()) / (dim * np.log(2.0)),
+        **_density_scale(config, ll, dim),
         "reconstruction": float(summary.reconstruction.mean()),
         "kl_per_layer": {kname: float(v.mean()) for kname, v in summary.kl_per_layer.items()},
         "kl_per_unit": {kname: v.tolist() for kname, v in summary.kl_per_unit.items()},
         "active_units": active_units(summary.posterior_mean, s.active_threshold),
         # the other common count: units whose KL(q||p), averaged over the data, exceeds the threshold
         "active_units_kl": {kname: int((v > s.active_threshold).sum()) for kname, v in summary.kl_per_unit.items()},
+        **_generation_report(run_dir, config, model, splits, state, checkpoint, x, k, quality, inception),
+        "seconds": time.time() - start,
     }
+    return _write_eval(run_dir, split, k, result)
 
 
-EVALUATORS = {False: _unsupervised_metrics, True: semi_supervised_metrics}  # keyed by takes_labels(model)
-
-
-def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | None = None,
-                 checkpoint: str = "best", limit: int | None = None, progress: bool = True) -> dict[str, Any]:
-    """`vaelab evaluate`: the bounds of one split (and, for semi-supervised runs, the error), to eval.json."""
-    run_dir = Path(run_dir)
-    config, model, splits, state = load_run(run_dir, checkpoint)
-    k = iw_samples or config.eval.iw_samples
-    x = _split_tensor(splits, split)[: limit or None]
-    y = _split_labels(splits, split)[: limit or None]
-    start = time.time()
-    metrics = EVALUATORS[takes_labels(model)](model, x, y, k, config.eval, progress)
-    result = {"split": split, "n": int(x.shape[0]), "iw_samples": k, "checkpoint": checkpoint,
-              "epoch": state["epoch"], **metrics, "seconds": time.time() - start}
+def _write_eval(run_dir: Path, split: str, k: int, result: dict[str, Any]) -> dict[str, Any]:
+    """eval.json and eval-<split>-K<k>.json."""
     text = json.dumps(result, indent=2)
     _write_text_atomic(run_dir / EVAL_FILE, text)
     _write_text_atomic(run_dir / f"eval-{split}-K{k}.json", text)
@@ -236,15 +303,6 @@ def _images(x: torch.Tensor, splits: Splits) -> np.ndarray:
 
 
 @torch.no_grad()
-def _sample_unsupervised(model: nn.Module, splits: Splits, run_dir: Path, n: int, ncol: int) -> list[Path]:
-    """samples.png (means of p(x|z) from the prior) and reconstructions.png (input, reconstruction pairs)."""
-    samples = save_grid(_images(model.generate(n).mean, splits), run_dir / "samples.png", ncol)
-    x = splits.test[: max(1, min(n, splits.test.shape[0]) // 2)]
-    pairs = torch.stack([x, model(x).px.mean], dim=1).reshape(-1, x.shape[1])  # input, reconstruction, ...
-    return [samples, save_grid(_images(pairs, splits), run_dir / "reconstructions.png", 2 * max(1, ncol // 2))]
-
-
-@torch.no_grad()
 def _sample_labelled(model: nn.Module, splits: Splits, run_dir: Path, n: int, ncol: int) -> list[Path]:
     """ADGM Fig. 3: samples.png (one column per class, from noise), analogies.png (x, then every class)."""
     classes = model.params.classes
@@ -255,17 +313,38 @@ def _sample_labelled(model: nn.Module, splits: Splits, run_dir: Path, n: int, nc
     return [samples, save_grid(_images(pairs, splits), run_dir / "analogies.png", classes + 1)]
 
 
-SAMPLERS = {False: _sample_unsupervised, True: _sample_labelled}  # keyed by takes_labels(model)
 
 
-def sample_run(run_dir: str | Path, n: int = 100, checkpoint: str = "best", seed: int = 0) -> list[Path]:
-    """`vaelab sample`: PNG grids of samples from the prior and of reconstructions (or, labelled, analogies)."""
+@torch.no_grad()
+def sample_run(run_dir: str | Path, n: int = 100, checkpoint: str = "best", seed: int = 0, source: str = "prior",
+               uncertainty: bool = False) -> list[Path]:
+    """`vaelab sample`: PNG grids of n samples (means of p(x|z), top latent from the prior or the aggregate-
+    posterior mixture) and of reconstructions; with uncertainty, the predicted sigma beside both."""
     if n < 1:
         raise RunError(f"--n must be >= 1, got {n}")
     run_dir = Path(run_dir)
-    config, model, splits, _ = load_run(run_dir, checkpoint)
+    config, model, splits, state = load_run(run_dir, checkpoint)
+    if takes_labels(model):  # ADGM Fig. 3: one column per class, and analogies
+        if source != "prior" or uncertainty:
+            raise RunError("a semi-supervised run samples from its prior only, without uncertainty maps")
+        torch.manual_seed(seed)
+        return _sample_labelled(model, splits, run_dir, n, int(np.ceil(np.sqrt(n))))
+    agg = None
+    if source == "aggregate":
+        agg = aggregate_posterior(run_dir, config, model, fixed_train(splits, config, TRAIN_EVAL_SEED),
+                                  checkpoint, state["epoch"])
     torch.manual_seed(seed)
-    return SAMPLERS[takes_labels(model)](model, splits, run_dir, n, int(np.ceil(np.sqrt(n))))
+    ncol = int(np.ceil(np.sqrt(n)))
+    suffix = "" if source == "prior" else f"-{source}"
+    generated = generate(model, n, source, agg)
+    samples = save_grid(_images(generated.mean, splits), run_dir / f"samples{suffix}.png", ncol)
+    x = splits.test[: max(1, min(n, splits.test.shape[0]) // 2)]
+    recon = model(x).px.mean
+    pairs = torch.stack([x, recon], dim=1).reshape(-1, x.shape[1])  # input, reconstruction, input, ...
+    ncol_pairs = 2 * max(1, ncol // 2)
+    recons = save_grid(_images(pairs, splits), run_dir / "reconstructions.png", ncol_pairs)
+    maps = write_uncertainty(run_dir, model, x, generated, splits.image_shape, ncol, suffix) if uncertainty else []
+    return [samples, recons, *maps]
 
 
 def classify_run(run_dir: str | Path, file: str | Path, out: str | Path | None = None, checkpoint: str = "best",

@@ -14,6 +14,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Bernoulli, Distribution, Independent, Normal
 
+from vaelab.layers.decoder_variance import DECODER_VARIANCE_HEADS
+
 LOGVAR_CLAMP = (-20.0, 10.0)
 
 
@@ -66,14 +68,18 @@ def diagonal_normal(mu: Tensor, var: Tensor) -> Distribution:
     return Independent(Normal(mu, var.sqrt()), 1)
 
 
-OBSERVATION_HEADS: dict[str, Callable[[int, int, float], nn.Module]] = {
-    "bernoulli": BernoulliHead,
-    "gaussian": GaussianHead,
+# name -> factory(in_features, out_features, var_floor, obs_variance); obs_variance is the decoder variance
+# of the gaussian_* heads of decoder_variance.py (fixed value, or starting value of a learned one).
+OBSERVATION_HEADS: dict[str, Callable[[int, int, float, float], nn.Module]] = {
+    "bernoulli": lambda n_in, n_out, var_floor, obs_variance: BernoulliHead(n_in, n_out),
+    "gaussian": lambda n_in, n_out, var_floor, obs_variance: GaussianHead(n_in, n_out, var_floor),
+    **DECODER_VARIANCE_HEADS,
 }
 
 
-def make_observation_head(kind: str, in_features: int, out_features: int, var_floor: float) -> nn.Module:
+def make_observation_head(kind: str, in_features: int, out_features: int, var_floor: float,
+                          obs_variance: float = 0.5) -> nn.Module:
     """The head of p(x | .), chosen by name from OBSERVATION_HEADS."""
     if kind not in OBSERVATION_HEADS:
         raise ValueError(f"unknown observation model {kind!r}; choose one of {sorted(OBSERVATION_HEADS)}")
-    return OBSERVATION_HEADS[kind](in_features, out_features, var_floor)
+    return OBSERVATION_HEADS[kind](in_features, out_features, var_floor, obs_variance)

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from torch.distributions import Distribution, Independent, Normal
 
 from vaelab.layers import MLP, GaussianHead, make_observation_head
-from vaelab.layers.heads import diagonal_normal
+from vaelab.layers.heads import OBSERVATION_HEADS, diagonal_normal
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class HierarchyParams:
     observation: str = "bernoulli"
     var_floor: float = 1e-5  # floor of every latent variance
     obs_var_floor: float = 1e-4  # floor of a Gaussian observation variance
+    obs_variance: float = 0.5  # sigma^2 of gaussian_fixed; starting sigma^2 of the learned gaussian_* decoders
 
     def __post_init__(self) -> None:
         if len(self.latent) < 1:
@@ -41,6 +42,11 @@ class HierarchyParams:
             raise ValueError("model.latent and model.hidden sizes must be positive integers")
         if self.var_floor < 0 or self.obs_var_floor < 0:
             raise ValueError("model.var_floor and model.obs_var_floor must be >= 0")
+        if self.observation not in OBSERVATION_HEADS:
+            raise ValueError(f"model.observation: unknown {self.observation!r}; choose one of "
+                             f"{', '.join(sorted(OBSERVATION_HEADS))}")
+        if not self.obs_variance > 0:
+            raise ValueError(f"model.obs_variance must be > 0, got {self.obs_variance}")
 
     @property
     def layers(self) -> int:
@@ -60,7 +66,8 @@ class TopDownGenerative(nn.Module):
             GaussianHead(p.hidden[i + 1], p.latent[i], p.var_floor) for i in range(p.layers - 1)
         )
         self.decoder = mlp(p.latent[0], p.hidden[0])
-        self.observation = make_observation_head(p.observation, p.hidden[0], input_dim, p.obs_var_floor)
+        self.observation = make_observation_head(p.observation, p.hidden[0], input_dim, p.obs_var_floor,
+                                                 p.obs_variance)
 
     def top_prior(self, n: int, like: Tensor) -> Distribution:
         """p(z_L) = N(0, I) for n rows."""
@@ -81,7 +88,16 @@ class TopDownGenerative(nn.Module):
     @torch.no_grad()
     def generate(self, n: int, like: Tensor) -> Distribution:
         """Ancestral sampling z_L -> ... -> z_1, returning p(x | z_1) for n draws."""
-        z = self.top_prior(n, like).sample()
+        return self.decode_from_top(self.top_prior(n, like).sample())
+
+    @torch.no_grad()
+    def decode_from_top(self, z_top: Tensor) -> Distribution:
+        """p(x | z_1) for given top-layer samples z_L (N, D_L), sampling z_{L-1} ... z_1 from the priors.
+
+        With z_L from the prior this is ancestral sampling; with z_L from a fit of the aggregate posterior
+        q(z_L) (Balancing-ELBO eqs. 12-13) only the top prior is replaced.
+        """
+        z = z_top
         for i in reversed(range(len(self.latent) - 1)):
             z = self.prior(i, z).sample()
         return self.decode(z)

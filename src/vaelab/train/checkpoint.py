@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -44,8 +44,13 @@ def save_atomic(state: dict[str, Any], path: str | Path) -> None:
         os.close(dir_fd)
 
 
-def load_checkpoint(path: str | Path, expect_metadata: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Load a checkpoint safely; if expect_metadata is given, its items must match the checkpoint's."""
+def load_checkpoint(path: str | Path, expect_metadata: dict[str, Any] | None = None,
+                    normalise: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Load a checkpoint safely; if expect_metadata is given, its items must match the checkpoint's.
+
+    normalise maps the checkpoint's metadata before the comparison, e.g. to fill in model settings added
+    after the checkpoint was written with their defaults.
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}; train the run first (vaelab train ... --run-dir)")
@@ -55,8 +60,11 @@ def load_checkpoint(path: str | Path, expect_metadata: dict[str, Any] | None = N
         raise CheckpointError(f"checkpoint {path} cannot be read ({type(err).__name__}); it is corrupt or not a vaelab checkpoint") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION:
         raise CheckpointError(f"{path} is not a vaelab checkpoint of format {FORMAT_VERSION}")
+    metadata = state.get("metadata", {})
+    if normalise is not None:
+        metadata = normalise(metadata)
     for key, want in (expect_metadata or {}).items():
-        have = state.get("metadata", {}).get(key)
+        have = metadata.get(key)
         if have != want:
             raise CheckpointError(
                 f"checkpoint {path} is from another model ({key} = {have!r}, config says {want!r}); "

@@ -11,15 +11,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol, TypeVar
+from typing import Any, Callable, Protocol, Sequence, TypeVar
 
 import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from vaelab.data import binarize_dynamic
+from vaelab.data import binarize_dynamic, dequantize_dynamic
 from vaelab.objectives import Objective, elbo, linear_warmup
 from vaelab.train.checkpoint import clean_stale_temporaries, load_checkpoint, save_atomic
+from vaelab.train.decoder_variance_hooks import decoder_variance_hooks
+from vaelab.train.hooks import TrainingHook
 from vaelab.train.metrics import MetricsLog
 from vaelab.train.settings import TrainSettings
 
@@ -40,7 +42,8 @@ class Task(Protocol):
     def steps_per_epoch(self, s: TrainSettings) -> int: ...
 
     def train_epoch(self, model: nn.Module, opt: torch.optim.Optimizer, s: TrainSettings, beta: float,
-                    gen: torch.Generator, bar: tqdm, guard: StepGuard) -> dict[str, Any]: ...
+                    gen: torch.Generator, bar: tqdm, guard: StepGuard,
+                    hooks: Sequence[TrainingHook]) -> dict[str, Any]: ...
 
     def validate(self, model: nn.Module) -> dict[str, Any]: ...
 
@@ -86,14 +89,18 @@ class TrainData:
     train: Tensor  # (N, D): grey levels when binarize, else the values themselves
     val: Tensor  # (M, D): ready to use (binarised once when binarize)
     binarize: bool
+    dequantize_levels: int = 0  # grey levels of the stored data: fresh uniform noise every epoch (0: off)
 
     def steps_per_epoch(self, s: TrainSettings) -> int:
         return -(-self.train.shape[0] // s.batch_size)
 
     def train_epoch(self, model: nn.Module, opt: torch.optim.Optimizer, s: TrainSettings, beta: float,
-                    gen: torch.Generator, bar: tqdm, guard: StepGuard) -> dict[str, Any]:
+                    gen: torch.Generator, bar: tqdm, guard: StepGuard,
+                    hooks: Sequence[TrainingHook] = ()) -> dict[str, Any]:
         x = binarize_dynamic(self.train, gen) if self.binarize else self.train
-        return train_epoch(model, opt, x, s, beta, gen, bar, guard).summary()
+        if self.dequantize_levels:
+            x = dequantize_dynamic(x, self.dequantize_levels, gen)
+        return train_epoch(model, opt, x, s, beta, gen, bar, guard, hooks).summary()
 
     def validate(self, model: nn.Module) -> dict[str, Any]:
         return validate(model, self.val, 500)
@@ -186,7 +193,7 @@ def guarded(objective: Callable[[], T]) -> T | None:
 
 
 def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, s: TrainSettings, beta: float,
-                gen: torch.Generator, bar: tqdm, guard: StepGuard) -> EpochStats:
+                gen: torch.Generator, bar: tqdm, guard: StepGuard, hooks: Sequence[TrainingHook] = ()) -> EpochStats:
     """One pass over x in a random order."""
     stats = EpochStats()
     perm = torch.randperm(x.shape[0], generator=gen)
@@ -194,21 +201,27 @@ def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, s: Trai
         bar.update(1)
         if idx.shape[0] < 2:  # batch-norm needs two examples; the remainder is seen next epoch
             continue
-        obj = guarded(lambda: elbo(model, x[idx], beta=beta, eq_samples=s.eq_samples, iw_samples=s.iw_samples))
+        xb = x[idx]
+        obj = guarded(lambda: elbo(model, xb, beta=beta, eq_samples=s.eq_samples, iw_samples=s.iw_samples))
         norm = guard.step(model, opt, None if obj is None else obj.loss)
         if norm is None:  # a non-finite loss or gradient never reaches the weights
             stats.skipped += 1
             continue
+        for hook in hooks:
+            hook.after_step(model, xb, obj)
         stats.add(obj, norm)
     return stats
 
 
 def fit(model: nn.Module, data: Task, s: TrainSettings, run_dir: str | Path, resume: bool = False,
-        metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        metadata: dict[str, Any] | None = None, hooks: Sequence[TrainingHook] | None = None) -> list[dict[str, Any]]:
     """Train for s.epochs epochs (continuing from run_dir's checkpoint when resume), return this call's records.
 
     data: the task (TrainData for the unsupervised families, SemiSupervisedData for the labelled ones).
+    hooks: rules run after each step and each epoch (train/hooks.py); None gives the ones the model's
+    decoders need (closed-form variance, two-stage switch).
     """
+    hooks = decoder_variance_hooks(model, s) if hooks is None else list(hooks)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     clean_stale_temporaries(run_dir)
@@ -218,12 +231,14 @@ def fit(model: nn.Module, data: Task, s: TrainSettings, run_dir: str | Path, res
     gen = torch.Generator()
     start, skipped_total, best = 1, 0, -math.inf
     if resume:
-        ck = load_checkpoint(run_dir / LAST, expect_metadata=metadata)
+        ck = load_checkpoint(run_dir / LAST)  # the caller checked it holds this model (runs.check_checkpoint)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         torch.set_rng_state(ck["rng"])
         gen.set_state(ck["data_rng"])
         start, skipped_total, best = ck["epoch"] + 1, ck["skipped_steps"], ck["best_val_elbo"]
+        for hook, hook_state in zip(hooks, ck.get("hooks", [])):
+            hook.load_state_dict(hook_state)
     else:
         torch.manual_seed(s.seed)
         gen.manual_seed(s.seed)
@@ -237,10 +252,12 @@ def fit(model: nn.Module, data: Task, s: TrainSettings, run_dir: str | Path, res
             for group in opt.param_groups:
                 group["lr"] = lr
             model.train()
-            summary = data.train_epoch(model, opt, s, beta, gen, bar, guard)
+            summary = data.train_epoch(model, opt, s, beta, gen, bar, guard, hooks)
             skipped_total += summary["skipped_steps"]
             record = {"epoch": epoch, "beta": beta, "lr": lr, **summary,
                       "skipped_steps_total": skipped_total, **data.validate(model)}
+            for hook in hooks:
+                record.update(hook.after_epoch(model, epoch, record))
             score = data.score(record)  # best.pt holds the highest score (validation ELBO, or -error)
             improved = score > best
             best = max(best, score)
@@ -249,7 +266,8 @@ def fit(model: nn.Module, data: Task, s: TrainSettings, run_dir: str | Path, res
             records.append(record)
             state = {"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(),
                      "rng": torch.get_rng_state(), "data_rng": gen.get_state(), "skipped_steps": skipped_total,
-                     "best_val_elbo": best, "metadata": metadata or {}}
+                     "best_val_elbo": best, "metadata": metadata or {},
+                     "hooks": [hook.state_dict() for hook in hooks]}
             if improved:
                 save_atomic(state, run_dir / BEST)
             save_atomic(state, run_dir / LAST)

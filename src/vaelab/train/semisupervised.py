@@ -10,7 +10,7 @@ The validation record holds the classification error (q(y|a,x) averaged over sam
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -20,6 +20,7 @@ from vaelab.data import LabelledSplit, binarize_dynamic
 from vaelab.models.semisupervised import class_probabilities
 from vaelab.objectives.semisupervised import (SemiSupervisedObjective, classification_weight,
                                               semi_supervised_objective, unlabelled_bound)
+from vaelab.train.hooks import TrainingHook
 from vaelab.train.loop import StepGuard, guarded
 from vaelab.train.settings import TrainSettings
 
@@ -88,8 +89,14 @@ class SemiSupervisedData:
         return torch.cat(perms)[:n] if perms else torch.zeros(0, dtype=torch.long)
 
     def train_epoch(self, model: nn.Module, opt: torch.optim.Optimizer, s: TrainSettings, beta: float,
-                    gen: torch.Generator, bar: tqdm, guard: StepGuard) -> dict[str, Any]:
-        """One pass over the unlabelled set, each batch completed with labelled examples (eq. 13)."""
+                    gen: torch.Generator, bar: tqdm, guard: StepGuard,
+                    hooks: Sequence[TrainingHook] = ()) -> dict[str, Any]:
+        """One pass over the unlabelled set, each batch completed with labelled examples (eq. 13).
+
+        hooks (the decoder-variance rules of the unsupervised heads) do not apply to these families.
+        """
+        if hooks:
+            raise ValueError("training hooks are for the unsupervised families; a semi-supervised run has none")
         sp = self.split
         x_l = binarize_dynamic(sp.x_labelled, gen) if self.binarize else sp.x_labelled
         x_u = binarize_dynamic(sp.x_unlabelled, gen) if self.binarize else sp.x_unlabelled

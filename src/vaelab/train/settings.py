@@ -22,6 +22,12 @@ class TrainSettings:
     max_bad_steps: int = 20  # consecutive non-finite steps before the run stops
     threads: int = 0  # torch intra-op threads; 0 = torch's default
     progress: bool = True
+    # Two-stage training of model.observation gaussian_input (Balancing-ELBO Algorithm 1): stage one ends when
+    # the epoch's training ELBO has not risen by more than tolerance x |best| for `patience` epochs in a row,
+    # or after variance_switch_max_epochs epochs (0: no cap).
+    variance_switch_patience: int = 3
+    variance_switch_tolerance: float = 1e-3
+    variance_switch_max_epochs: int = 0
     classification_weight: float = 0.1  # semi-supervised: beta of alpha = beta (N_l + N_u) / N_l (ADGM eq. 12)
     labelled_batch: int = 0  # semi-supervised: labelled examples per batch (0: half of batch_size)
 
@@ -38,6 +44,9 @@ class TrainSettings:
             "lr_decay_every": self.lr_decay_every >= 0,
             "max_bad_steps": self.max_bad_steps >= 1,
             "threads": self.threads >= 0,
+            "variance_switch_patience": self.variance_switch_patience >= 1,
+            "variance_switch_tolerance": self.variance_switch_tolerance >= 0,
+            "variance_switch_max_epochs": self.variance_switch_max_epochs >= 0,
             "classification_weight": self.classification_weight >= 0,
             "labelled_batch": 0 <= self.labelled_batch < self.batch_size,
         }
