@@ -1,4 +1,6 @@
-"""The command line: vaelab train | evaluate | sample | report | compare. Errors are one line, never a traceback."""
+"""The command line: vaelab train | evaluate | sample | report | compare | classify | moons | potentials.
+
+Errors are one line, never a traceback."""
 
 from __future__ import annotations
 
@@ -46,6 +48,24 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--uncertainty", action="store_true",
                    help="also heat maps of the predicted per-pixel sigma beside samples and reconstructions")
     _add_report_parsers(sub)
+
+    c = sub.add_parser("classify", help="label the inputs of a .npy file with a semi-supervised run")
+    c.add_argument("run_dir")
+    c.add_argument("file", help=".npy array of N inputs, shape (N, D) or N images")
+    c.add_argument("--out", help="where to write the labels (.npy; default FILE.labels.npy, and FILE.probs.npy)")
+    c.add_argument("--samples", type=int, help="samples of a averaged in q(y|a,x) (default eval.classify_samples)")
+    c.add_argument("--checkpoint", default="best", choices=["best", "last"])
+
+    m = sub.add_parser("moons", help="half-moons: ADGM vs the same model without a (ADGM Fig. 2c-d)")
+    m.add_argument("out", help="folder for the two runs, moons.png and moons.json")
+    m.add_argument("--config", default="configs/adgm/moons.yaml", help="an adgm config on the moons")
+    m.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override a config value")
+
+    pot = sub.add_parser("potentials", help="2-D potentials: Gaussian vs auxiliary q, bound vs exact log Z (Fig. 2a-b)")
+    pot.add_argument("out", help="folder for potentials.png and potentials.json")
+    pot.add_argument("--steps", type=int, default=3000, help="Adam steps per fit")
+    pot.add_argument("--seeds", type=int, default=2, help="fits per potential and posterior (the best bound is kept)")
+    pot.add_argument("--potentials", type=int, nargs="+", default=[1, 2, 3, 4], choices=[1, 2, 3, 4])
     return p
 
 
@@ -75,6 +95,8 @@ def _train(args: argparse.Namespace) -> None:
     print(f"run folder: {run_dir}")
     if last:
         print(f"epoch {last['epoch']}: train ELBO {last['train_elbo']:.3f}, validation ELBO {last.get('val_elbo', float('nan')):.3f}")
+        if "val_error" in last:
+            print(f"validation error {100 * last['val_error']:.2f}%")
 
 
 def _evaluate(args: argparse.Namespace) -> None:
@@ -85,10 +107,13 @@ def _evaluate(args: argparse.Namespace) -> None:
     r = evaluate_run(args.run_dir, args.split, args.iw_samples, args.checkpoint, args.limit,
                      quality=args.sample_quality, inception=args.inception_weights)
     print(f"run folder: {args.run_dir}  ({r['split']}, n={r['n']}, {r['checkpoint']} checkpoint, epoch {r['epoch']})")
+    if "error" in r:
+        print(f"classification error {100 * r['error']:.2f}% ± {100 * r['error_se']:.2f}%  (confusion matrix in eval.json)")
     print(f"ELBO (L_1)          {r['elbo']:.3f} ± {r['elbo_se']:.3f} nats")
     print(f"log-likelihood L_{r['iw_samples']:<5d}{r['log_likelihood']:.3f} ± {r['log_likelihood_se']:.3f} nats")
-    print(f"KL per layer        {', '.join(f'{k} {v:.2f}' for k, v in r['kl_per_layer'].items())}")
-    print(f"active units        {', '.join(f'{k} {v}' for k, v in r['active_units'].items())}")
+    if "kl_per_layer" in r:  # semi-supervised runs report the error instead
+        print(f"KL per layer        {', '.join(f'{k} {v:.2f}' for k, v in r['kl_per_layer'].items())}")
+        print(f"active units        {', '.join(f'{k} {v}' for k, v in r['active_units'].items())}")
     if "aggregate_posterior" in r:
         a = r["aggregate_posterior"]
         print(f"KL(aggregate || prior) {a['kl_aggregate_prior']:.3f} ± {a['kl_aggregate_prior_se']:.3f} nats "
@@ -120,7 +145,36 @@ def _compare(args: argparse.Namespace) -> None:
     print(f"\nwrote {csv_path}")
 
 
-COMMANDS = {"train": _train, "evaluate": _evaluate, "sample": _sample, "report": _report, "compare": _compare}
+def _classify(args: argparse.Namespace) -> None:
+    from vaelab.runs import classify_run
+
+    r = classify_run(args.run_dir, args.file, args.out, args.checkpoint, args.samples)
+    print(f"{r['n']} inputs labelled; count per class: {r['counts']}")
+    print(f"labels written to {r['labels']}, probabilities to {r['probs']}")
+
+
+def _moons(args: argparse.Namespace) -> None:
+    from vaelab.experiments.moons import run_moons
+
+    summary = run_moons(args.config, args.out, args.set)
+    for name, r in summary.items():
+        print(f"{name:7s} test error {100 * r['test_error']:.2f}% ± {100 * r['test_error_se']:.2f}% after "
+              f"{r['epochs']} epochs")
+    print(f"wrote {args.out}/moons.png and {args.out}/moons.json")
+
+
+def _potentials(args: argparse.Namespace) -> None:
+    from vaelab.experiments.potentials import run_potentials
+
+    if args.steps < 1 or args.seeds < 1:
+        raise ConfigError("--steps and --seeds must be >= 1")
+    for r in run_potentials(args.out, tuple(args.potentials), args.steps, tuple(range(args.seeds))):
+        print(f"U{r['potential']} {r['posterior']:9s} log Z {r['log_z']:.3f}  bound {r['bound']:.3f}  gap {r['gap']:.3f}")
+    print(f"wrote {args.out}/potentials.png and {args.out}/potentials.json")
+
+
+COMMANDS = {"train": _train, "evaluate": _evaluate, "sample": _sample, "report": _report, "compare": _compare,
+            "classify": _classify, "moons": _moons, "potentials": _potentials}
 
 
 def main(argv: list[str] | None = None) -> int:

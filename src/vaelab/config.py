@@ -34,12 +34,16 @@ class DataConfig:
     validation: int = 100  # training examples held out for model selection (never trained on)
     download: bool = True  # download (SHA-256 checked) when no local copy is found and a network exists
     dequantize: bool = False  # real-valued data: add U[0,1) noise to the grey levels, (k + u) / levels
+    labelled_per_class: int = 0  # semi-supervised families: labelled examples per class (ADGM: 10 on MNIST)
+    drop_std: float = 0.0  # drop inputs whose training std is below this (ADGM MNIST: 0.1 -> 444 inputs)
 
     def __post_init__(self) -> None:
         if self.validation < 0:
             raise ValueError(f"data.validation must be >= 0, got {self.validation}")
         if self.dequantize and self.binarize:
             raise ValueError("data.dequantize needs real-valued data: set data.binarize: false")
+        if self.labelled_per_class < 0 or self.drop_std < 0:
+            raise ValueError("data.labelled_per_class and data.drop_std must be >= 0")
 
 
 @dataclass(frozen=True)

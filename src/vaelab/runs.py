@@ -17,15 +17,19 @@ import torch
 from torch import nn
 
 from vaelab.config import Config, ConfigError, config_from_dict, config_to_dict, dump_config, load_config
-from vaelab.data import Splits, binarize_fixed, dequantize_fixed, grey_levels, load_dataset, make_splits
-from vaelab.evaluation import (active_units, has_batchnorm, log_likelihood, recompute_batchnorm, save_grid,
-                               standard_error, summarise_bounds)
+from vaelab.data import (DataError, Splits, binarize_fixed, check_labels, dequantize_fixed, drop_inputs, grey_levels,
+                         load_dataset, make_splits, restore_inputs, select_inputs, split_labelled)
+from vaelab.evaluation import (active_units, analogies, has_batchnorm, log_likelihood, recompute_batchnorm,
+                               samples_per_class, save_grid, semi_supervised_metrics, standard_error,
+                               summarise_bounds)
 from vaelab.layers.decoder_variance import DECODER_VARIANCE_HEADS
 from vaelab.generation import aggregate_posterior, aggregate_report, generate, sample_quality, write_uncertainty
-from vaelab.models import MODELS
+from vaelab.models import MODELS, takes_labels
+from vaelab.models.semisupervised import class_probabilities
 from vaelab.train import BEST, LAST, TrainData, fit, load_checkpoint
+from vaelab.train.semisupervised import SemiSupervisedData
 
-CONFIG_FILE, EVAL_FILE = "config.yaml", "eval.json"
+CONFIG_FILE, EVAL_FILE, LABELLED_FILE = "config.yaml", "eval.json", "labelled.json"
 DEQUANTIZE_VAL_OFFSET, DEQUANTIZE_TEST_OFFSET = 11, 12
 TRAIN_EVAL_SEED, TRAIN_BN_SEED = 12345, 12346
 RESUMABLE_OVERRIDES = {"train.epochs", "train.progress", "train.threads"}
@@ -50,7 +54,7 @@ def prepare_data(config: Config) -> Splits:
         levels = grey_levels(config.data.name)
         splits.val = dequantize_fixed(splits.val, levels, config.train.seed + DEQUANTIZE_VAL_OFFSET)
         splits.test = dequantize_fixed(splits.test, levels, config.train.seed + DEQUANTIZE_TEST_OFFSET)
-    return splits
+    return drop_inputs(splits, config.data.drop_std)
 
 
 def fixed_train(splits: Splits, config: Config, seed: int) -> torch.Tensor:
@@ -103,6 +107,41 @@ def _resume_config(run_dir: Path, overrides: list[str]) -> Config:
     return load_config(run_dir / CONFIG_FILE, overrides)
 
 
+def _unsupervised_task(config: Config, splits: Splits, run_dir: Path) -> TrainData:
+    if config.data.labelled_per_class:
+        raise ConfigError(f"data.labelled_per_class is for the semi-supervised families (m2, adgm, sdgm), not "
+                          f"{config.model.family}; remove it")
+    levels = grey_levels(config.data.name) if config.data.dequantize else 0
+    return TrainData(splits.train, splits.val, splits.binarize, dequantize_levels=levels)
+
+
+def _semi_supervised_task(config: Config, splits: Splits, run_dir: Path) -> SemiSupervisedData:
+    """The labelled subset (recorded in labelled.json) and the rest, for a semi-supervised family."""
+    p, d, t = config.model.params, config.data, config.train
+    if d.labelled_per_class < 1:
+        raise ConfigError(f"model.family {config.model.family} is semi-supervised: set data.labelled_per_class "
+                          f"(labelled examples per class, e.g. 10 for MNIST with 100 labels)")
+    if p.classes != splits.num_classes:
+        raise ConfigError(f"model.classes is {p.classes} but {d.name} has {splits.num_classes} classes; "
+                          f"set model.classes: {splits.num_classes}")
+    if d.dequantize:
+        raise ConfigError("data.dequantize is not available for the semi-supervised families; the SVHN and NORB "
+                          "loaders add their own noise")
+    if t.iw_samples != 1:
+        raise ConfigError("train.iw_samples > 1 is not available for the semi-supervised families; "
+                          "use train.eq_samples for more samples of a and z")
+    check_labels(splits.val_labels, p.classes, "validation set")
+    split = split_labelled(splits.train, splits.train_labels, d.labelled_per_class, p.classes, t.seed)
+    if (t.labelled_batch or t.batch_size // 2) < 1:
+        raise ConfigError("train.batch_size must be at least 2 for a semi-supervised family (labelled + unlabelled)")
+    _write_text_atomic(run_dir / LABELLED_FILE, json.dumps(split.record(d.labelled_per_class, t.seed)))
+    return SemiSupervisedData(split, splits.val, splits.val_labels, splits.binarize, t.classification_weight,
+                              t.labelled_batch, config.eval.classify_samples)
+
+
+TASKS = {False: _unsupervised_task, True: _semi_supervised_task}  # keyed by takes_labels(family)
+
+
 def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str] = (), resume: bool = False,
               init_from: str | Path | None = None) -> list[dict]:
     """`vaelab train`: a new run in run_dir, or (resume) continue the run already there.
@@ -130,11 +169,21 @@ def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str]
     _write_text_atomic(run_dir / CONFIG_FILE, dump_config(config))
     if resume and not (run_dir / LAST).exists():
         resume = False  # killed before the first checkpoint: start from the beginning
-    levels = grey_levels(config.data.name) if config.data.dequantize else 0
-    data = TrainData(splits.train, splits.val, splits.binarize, dequantize_levels=levels)
+    data = TASKS[takes_labels(MODELS[config.model.family])](config, splits, run_dir)
     if resume:
         check_checkpoint(run_dir / LAST, config, splits.train.shape[1])
     return fit(model, data, config.train, run_dir, resume, model_metadata(config, splits.train.shape[1]))
+
+
+def train_or_resume(config_path: str | Path, run_dir: str | Path, overrides: list[str] = ()) -> list[dict]:
+    """Continue the run in run_dir where it has a checkpoint (with the overrides a resume accepts), else start it.
+
+    For scripts that may be cut and run again (benchmarks, experiments).
+    """
+    if (Path(run_dir) / LAST).exists():
+        kept = [o for o in overrides if o.partition("=")[0].strip() in RESUMABLE_OVERRIDES]
+        return train_run(None, run_dir, kept, resume=True)
+    return train_run(config_path, run_dir, list(overrides))
 
 
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> tuple[Config, nn.Module, Splits, dict]:
@@ -210,6 +259,12 @@ def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | Non
     k = iw_samples or s.iw_samples
     x = _split_tensor(splits, config, split)[: limit or None]
     start = time.time()
+    if takes_labels(model):  # semi-supervised: error, confusion matrix, bounds with y summed out
+        y = {"test": splits.test_labels, "val": splits.val_labels, "train": splits.train_labels}[split]
+        result = {"split": split, "n": int(x.shape[0]), "iw_samples": k, "checkpoint": checkpoint,
+                  "epoch": state["epoch"], **semi_supervised_metrics(model, x, y[: limit or None], k, s, progress),
+                  "seconds": time.time() - start}
+        return _write_eval(run_dir, split, k, result)
     summary = summarise_bounds(model, x, s.batch_size)
     ll = log_likelihood(model, x, k, s.batch_size, s.sample_chunk, progress=progress)
     dim = x.shape[1]
@@ -230,14 +285,35 @@ def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | Non
         **_generation_report(run_dir, config, model, splits, state, checkpoint, x, k, quality, inception),
         "seconds": time.time() - start,
     }
+    return _write_eval(run_dir, split, k, result)
+
+
+def _write_eval(run_dir: Path, split: str, k: int, result: dict[str, Any]) -> dict[str, Any]:
+    """eval.json and eval-<split>-K<k>.json."""
     text = json.dumps(result, indent=2)
     _write_text_atomic(run_dir / EVAL_FILE, text)
     _write_text_atomic(run_dir / f"eval-{split}-K{k}.json", text)
     return result
 
 
-def _images(x: torch.Tensor, shape: tuple[int, ...]) -> np.ndarray:
-    return x.detach().reshape(-1, *shape).cpu().numpy()
+def _images(x: torch.Tensor, splits: Splits) -> np.ndarray:
+    """(N, D) model inputs -> (N, H, W) grey images (dropped inputs restored as 0)."""
+    if len(splits.image_shape) != 2:
+        raise RunError(f"vaelab sample draws grey images; this data set's examples have shape {splits.image_shape}")
+    return restore_inputs(x.detach(), splits.input_mask).reshape(-1, *splits.image_shape).cpu().numpy()
+
+
+@torch.no_grad()
+def _sample_labelled(model: nn.Module, splits: Splits, run_dir: Path, n: int, ncol: int) -> list[Path]:
+    """ADGM Fig. 3: samples.png (one column per class, from noise), analogies.png (x, then every class)."""
+    classes = model.params.classes
+    grid = samples_per_class(model, max(1, n // classes))
+    samples = save_grid(_images(grid, splits), run_dir / "samples.png", classes)
+    rows = max(1, min(n // (classes + 1), splits.test.shape[0], 10))
+    pairs = analogies(model, splits.test[:rows], splits.test_labels[:rows])
+    return [samples, save_grid(_images(pairs, splits), run_dir / "analogies.png", classes + 1)]
+
+
 
 
 @torch.no_grad()
@@ -249,6 +325,11 @@ def sample_run(run_dir: str | Path, n: int = 100, checkpoint: str = "best", seed
         raise RunError(f"--n must be >= 1, got {n}")
     run_dir = Path(run_dir)
     config, model, splits, state = load_run(run_dir, checkpoint)
+    if takes_labels(model):  # ADGM Fig. 3: one column per class, and analogies
+        if source != "prior" or uncertainty:
+            raise RunError("a semi-supervised run samples from its prior only, without uncertainty maps")
+        torch.manual_seed(seed)
+        return _sample_labelled(model, splits, run_dir, n, int(np.ceil(np.sqrt(n))))
     agg = None
     if source == "aggregate":
         agg = aggregate_posterior(run_dir, config, model, fixed_train(splits, config, TRAIN_EVAL_SEED),
@@ -257,11 +338,37 @@ def sample_run(run_dir: str | Path, n: int = 100, checkpoint: str = "best", seed
     ncol = int(np.ceil(np.sqrt(n)))
     suffix = "" if source == "prior" else f"-{source}"
     generated = generate(model, n, source, agg)
-    samples = save_grid(_images(generated.mean, splits.image_shape), run_dir / f"samples{suffix}.png", ncol)
+    samples = save_grid(_images(generated.mean, splits), run_dir / f"samples{suffix}.png", ncol)
     x = splits.test[: max(1, min(n, splits.test.shape[0]) // 2)]
     recon = model(x).px.mean
     pairs = torch.stack([x, recon], dim=1).reshape(-1, x.shape[1])  # input, reconstruction, input, ...
     ncol_pairs = 2 * max(1, ncol // 2)
-    recons = save_grid(_images(pairs, splits.image_shape), run_dir / "reconstructions.png", ncol_pairs)
+    recons = save_grid(_images(pairs, splits), run_dir / "reconstructions.png", ncol_pairs)
     maps = write_uncertainty(run_dir, model, x, generated, splits.image_shape, ncol, suffix) if uncertainty else []
     return [samples, recons, *maps]
+
+
+def classify_run(run_dir: str | Path, file: str | Path, out: str | Path | None = None, checkpoint: str = "best",
+                 samples: int | None = None) -> dict[str, Any]:
+    """`vaelab classify`: label the inputs of a .npy file with a semi-supervised run's q(y|a,x)."""
+    run_dir, file = Path(run_dir), Path(file)
+    config, model, splits, _ = load_run(run_dir, checkpoint)
+    if not takes_labels(model):
+        raise RunError(f"{run_dir} holds a {config.model.family} model, which has no classifier; use a run of "
+                       f"m2, adgm or sdgm")
+    try:
+        array = np.load(file, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise DataError(f"{file} cannot be read as a .npy array ({err}); save inputs with numpy.save") from None
+    width = splits.input_mask.shape[0] if splits.input_mask is not None else splits.train.shape[1]
+    x = select_inputs(array, splits.input_mask, width, str(file))
+    if splits.binarize:  # as the test set: binarised once with a fixed seed
+        x = binarize_fixed(x, seed=12347)
+    probs = class_probabilities(model, x, samples or config.eval.classify_samples)
+    labels = probs.argmax(1)
+    out = Path(out) if out else file.with_name(file.stem + ".labels.npy")
+    np.save(out, labels.numpy())
+    probs_path = out.with_name(out.name.removesuffix(".npy").removesuffix(".labels") + ".probs.npy")
+    np.save(probs_path, probs.numpy())
+    return {"n": int(x.shape[0]), "labels": out, "probs": probs_path,
+            "counts": torch.bincount(labels, minlength=probs.shape[1]).tolist()}

@@ -7,10 +7,27 @@ from vaelab.data.dequantize import dequantize_dynamic, dequantize_fixed, grey_le
 from vaelab.data.download import download_dataset
 from vaelab.data.errors import DataError
 from vaelab.data.idx import read_idx, write_idx
+from vaelab.data.labelled import LabelledSplit, balanced_labelled_subset, check_labels, split_labelled
+from vaelab.data.moons import two_moons
+from vaelab.data.norb import read_norb_mat, write_norb_mat
+from vaelab.data.pixels import drop_inputs, informative_inputs, restore_inputs, select_inputs
+from vaelab.data.svhn import read_svhn_mat
 from vaelab.data.locate import find_dataset_dir
 from vaelab.data.splits import Splits, make_splits, split_validation
 
 __all__ = [
+    "LabelledSplit",
+    "balanced_labelled_subset",
+    "check_labels",
+    "split_labelled",
+    "two_moons",
+    "read_norb_mat",
+    "write_norb_mat",
+    "drop_inputs",
+    "informative_inputs",
+    "restore_inputs",
+    "select_inputs",
+    "read_svhn_mat",
     "LOADERS",
     "DataError",
     "Dataset",

@@ -15,6 +15,9 @@ from sklearn.model_selection import train_test_split
 from vaelab.data.download import download_dataset
 from vaelab.data.errors import DataError
 from vaelab.data.idx import read_idx
+from vaelab.data.moons import load_moons
+from vaelab.data.norb import load_norb
+from vaelab.data.svhn import load_svhn
 from vaelab.data.locate import (
     cache_dir,
     dataset_files,
@@ -50,6 +53,7 @@ class Dataset:
     y_test: np.ndarray
     image_shape: tuple[int, ...]
     num_classes: int
+    bounded: bool = True  # values in [0, 1]; False for real-valued data (standardised images, the moons)
 
     def __post_init__(self) -> None:
         width = math.prod(self.image_shape)
@@ -135,15 +139,24 @@ def _load_idx(name: str, root: str | Path | None, download: bool) -> Dataset:
     return Dataset(name, x_train, y_train, x_test, y_test, source.image_shape, source.num_classes)
 
 
+def _from_fields(name: str, read: Callable[..., dict], root: str | Path | None, download: bool) -> Dataset:
+    """A Dataset from a reader that returns its fields (moons, SVHN, NORB)."""
+    return Dataset(name, **read(root, download))
+
+
 LOADERS: dict[str, Loader] = {
     "digits": _load_digits,
     "mnist": partial(_load_idx, "mnist"),
     "fashion-mnist": partial(_load_idx, "fashion-mnist"),
+    "moons": partial(_from_fields, "moons", load_moons),
+    "svhn": partial(_from_fields, "svhn", load_svhn),
+    "svhn-train": partial(_from_fields, "svhn-train", partial(load_svhn, extra=False)),
+    "norb": partial(_from_fields, "norb", load_norb),
 }
 
 
 def load_dataset(name: str, root: str | Path | None = None, download: bool = True) -> Dataset:
-    """Load data set `name` ("mnist", "fashion-mnist" or "digits") as flat float32 in [0, 1].
+    """Load data set `name` (a key of LOADERS) as flat float32 (in [0, 1] unless Dataset.bounded is False).
 
     root: a directory holding the four IDX files (the config's data.root); None searches the
     default places (see vaelab.data.locate). download: fetch the files when no copy is found.

@@ -49,6 +49,7 @@ class Splits:
     image_shape: tuple[int, ...]
     num_classes: int
     binarize: bool
+    input_mask: torch.Tensor | None = None  # (prod(image_shape),) bool: the inputs kept (see data.pixels)
 
 
 def make_splits(dataset: Dataset, validation: int, seed: int, binarize: bool) -> Splits:
@@ -57,8 +58,8 @@ def make_splits(dataset: Dataset, validation: int, seed: int, binarize: bool) ->
     The split uses split_validation(seed); if binarize, validation is binarised with seed + 1 and
     test with seed + 2, once; train stays as grey levels.
     """
-    check_real_valued(dataset.x_train, f"{dataset.name} training set")
-    check_real_valued(dataset.x_test, f"{dataset.name} test set")
+    check_real_valued(dataset.x_train, f"{dataset.name} training set", dataset.bounded)
+    check_real_valued(dataset.x_test, f"{dataset.name} test set", dataset.bounded)
     train_idx, val_idx = split_validation(len(dataset.x_train), validation, seed)
     # Fancy indexing and torch.tensor copy, so the splits never alias the Dataset's arrays.
     val = torch.from_numpy(dataset.x_train[val_idx])  # (V, D)

@@ -20,15 +20,21 @@ def has_analytic_kl(q: Distribution, p: Distribution) -> bool:
     return True
 
 
-def kl_estimate(q: Distribution, p: Distribution, z: Tensor) -> Tensor:
-    """KL(q || p) per example, shape (B,): analytic where registered, else log q(z) - log p(z)."""
+def kl_estimate(q: Distribution, p: Distribution, z: Tensor, analytic: bool = True) -> Tensor:
+    """KL(q || p) per example, shape (B,): analytic where registered (and allowed), else log q(z) - log p(z).
+
+    analytic=False forces the Monte Carlo form, for sites whose prior depends on a sample drawn after z
+    (see vaelab.models.base.Latent.analytic_kl).
+    """
+    if not analytic:
+        return q.log_prob(z) - p.log_prob(z)
     try:
         return kl_divergence(q, p)
     except NotImplementedError:
         return q.log_prob(z) - p.log_prob(z)
 
 
-def kl_per_unit(q: Distribution, p: Distribution, z: Tensor) -> Tensor | None:
+def kl_per_unit(q: Distribution, p: Distribution, z: Tensor, analytic: bool = True) -> Tensor | None:
     """KL of every latent unit, shape (B, D), for factorised pairs (Independent over a factorised base).
 
     Returns None when the posterior does not factorise over units (e.g. a flow), where a per-unit KL is
@@ -38,6 +44,8 @@ def kl_per_unit(q: Distribution, p: Distribution, z: Tensor) -> Tensor | None:
         return None
     if q.reinterpreted_batch_ndims != 1 or p.reinterpreted_batch_ndims != 1:
         return None
+    if not analytic:
+        return q.base_dist.log_prob(z) - p.base_dist.log_prob(z)
     try:
         return kl_divergence(q.base_dist, p.base_dist)
     except NotImplementedError:

@@ -23,9 +23,11 @@ class EvalSettings:
     classifier_dir: str | None = None  # where fd_classifier weights are kept; None: ~/.cache/vaelab/fd_classifier
     classifier_epochs: int = 5  # training epochs of the fd_classifier (trained once per data set)
 
+    classify_samples: int = 10  # semi-supervised: samples of a over which q(y|a,x) is averaged
+
     def __post_init__(self) -> None:
         for name in ("iw_samples", "batch_size", "sample_chunk", "bn_batch_size", "aggregate_kl_samples",
-                     "quality_samples", "classifier_epochs"):
+                     "quality_samples", "classifier_epochs", "classify_samples"):
             if getattr(self, name) < 1:
                 raise ValueError(f"eval.{name} must be >= 1, got {getattr(self, name)}")
         if self.aggregate_components < 0:

@@ -43,7 +43,8 @@ class VAE(nn.Module):
         for i in range(self.params.layers):
             p = (self.generative.top_prior(zs[i].shape[0], zs[i]) if i == self.params.layers - 1
                  else self.generative.prior(i, zs[i + 1]))
-            latents.append(Latent(f"z{i + 1}", zs[i], qs[i], p))
+            # p(z_i | z_{i+1}) reads z_{i+1}, drawn after z_i from q: only the top layer may use the analytic KL
+            latents.append(Latent(f"z{i + 1}", zs[i], qs[i], p, analytic_kl=i == self.params.layers - 1))
         return ModelOutput(px=self.generative.decode(zs[0]), latents=latents)
 
     def generate(self, n: int) -> Distribution:

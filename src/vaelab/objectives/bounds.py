@@ -54,10 +54,10 @@ def elbo(model: nn.Module, x: Tensor, beta: float = 1.0, eq_samples: int = 1, iw
     out = run_model(model, x, n_samples=n)
     xs = repeat_samples(x, n)  # (n*B, D)
     log_px = out.px.log_prob(xs)  # (n*B,)
-    kl_layers = {s.name: kl_estimate(s.q, s.p, s.z) for s in out.latents}  # name -> (n*B,)
+    kl_layers = {s.name: kl_estimate(s.q, s.p, s.z, s.analytic_kl) for s in out.latents}  # name -> (n*B,)
     per_unit = {}
     for s in out.latents:
-        unit = kl_per_unit(s.q, s.p, s.z)
+        unit = kl_per_unit(s.q, s.p, s.z, s.analytic_kl)
         if unit is not None:
             per_unit[s.name] = unit.detach().mean(0)
     if iw_samples == 1:

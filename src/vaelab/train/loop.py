@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Protocol, Sequence, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -26,18 +26,87 @@ from vaelab.train.metrics import MetricsLog
 from vaelab.train.settings import TrainSettings
 
 LAST, BEST = "checkpoint.pt", "best.pt"
+T = TypeVar("T")
 
 
 class TrainingError(RuntimeError):
     """Training cannot go on (e.g. the loss keeps being NaN); the message says what to change."""
 
 
+class Task(Protocol):
+    """What fit() trains on: the epoch, the validation and the score that chooses best.pt.
+
+    TrainData (below) is the unsupervised task; train/semisupervised.py holds the semi-supervised one.
+    """
+
+    def steps_per_epoch(self, s: TrainSettings) -> int: ...
+
+    def train_epoch(self, model: nn.Module, opt: torch.optim.Optimizer, s: TrainSettings, beta: float,
+                    gen: torch.Generator, bar: tqdm, guard: StepGuard,
+                    hooks: Sequence[TrainingHook]) -> dict[str, Any]: ...
+
+    def validate(self, model: nn.Module) -> dict[str, Any]: ...
+
+    def score(self, record: dict[str, Any]) -> float: ...
+
+
+class StepGuard:
+    """One optimiser step that a non-finite loss or gradient never reaches; counts bad steps in a row."""
+
+    def __init__(self, s: TrainSettings) -> None:
+        self.s = s
+        self.bad_run = 0  # consecutive skipped steps, across epochs
+
+    def step(self, model: nn.Module, opt: torch.optim.Optimizer, loss: Tensor | None) -> float | None:
+        """Backward, clip, step; return the gradient norm, or None when the step was skipped.
+
+        loss None stands for an objective that could not be computed (see guarded()).
+        """
+        params = [p for p in model.parameters() if p.requires_grad]
+        opt.zero_grad(set_to_none=True)
+        ok = loss is not None and bool(torch.isfinite(loss))
+        if ok:
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(params, self.s.grad_clip if self.s.grad_clip > 0 else math.inf)
+            ok = bool(torch.isfinite(norm))
+        if not ok:
+            self.bad_run += 1
+            if self.bad_run >= self.s.max_bad_steps:
+                raise TrainingError(
+                    f"{self.bad_run} consecutive steps gave a non-finite loss or gradient; lower train.lr, "
+                    "set train.grad_clip, or raise model.var_floor"
+                )
+            return None
+        self.bad_run = 0
+        opt.step()
+        return float(norm)
+
+
 @dataclass
 class TrainData:
+    """The unsupervised task: the ELBO (or L_K) on every training example once per epoch."""
+
     train: Tensor  # (N, D): grey levels when binarize, else the values themselves
     val: Tensor  # (M, D): ready to use (binarised once when binarize)
     binarize: bool
     dequantize_levels: int = 0  # grey levels of the stored data: fresh uniform noise every epoch (0: off)
+
+    def steps_per_epoch(self, s: TrainSettings) -> int:
+        return -(-self.train.shape[0] // s.batch_size)
+
+    def train_epoch(self, model: nn.Module, opt: torch.optim.Optimizer, s: TrainSettings, beta: float,
+                    gen: torch.Generator, bar: tqdm, guard: StepGuard,
+                    hooks: Sequence[TrainingHook] = ()) -> dict[str, Any]:
+        x = binarize_dynamic(self.train, gen) if self.binarize else self.train
+        if self.dequantize_levels:
+            x = dequantize_dynamic(x, self.dequantize_levels, gen)
+        return train_epoch(model, opt, x, s, beta, gen, bar, guard, hooks).summary()
+
+    def validate(self, model: nn.Module) -> dict[str, Any]:
+        return validate(model, self.val, 500)
+
+    def score(self, record: dict[str, Any]) -> float:
+        return record.get("val_elbo", record["train_elbo"])
 
 
 @dataclass
@@ -110,13 +179,13 @@ def validate(model: nn.Module, val: Tensor, batch_size: int) -> dict[str, Any]:
     }
 
 
-def _guarded_elbo(model: nn.Module, x: Tensor, beta: float, s: TrainSettings) -> Objective | None:
+def guarded(objective: Callable[[], T]) -> T | None:
     """The training objective, or None where the network produced non-finite distribution parameters.
 
     torch.distributions rejects NaN/inf parameters when it validates them; that is a non-finite step too.
     """
     try:
-        return elbo(model, x, beta=beta, eq_samples=s.eq_samples, iw_samples=s.iw_samples)
+        return objective()
     except ValueError as err:
         if "found invalid values" in str(err):
             return None
@@ -124,44 +193,31 @@ def _guarded_elbo(model: nn.Module, x: Tensor, beta: float, s: TrainSettings) ->
 
 
 def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, s: TrainSettings, beta: float,
-                gen: torch.Generator, bar: tqdm, bad_run: list[int], hooks: Sequence[TrainingHook] = ()) -> EpochStats:
-    """One pass over x in a random order; bad_run[0] counts consecutive skipped steps across epochs."""
+                gen: torch.Generator, bar: tqdm, guard: StepGuard, hooks: Sequence[TrainingHook] = ()) -> EpochStats:
+    """One pass over x in a random order."""
     stats = EpochStats()
-    params = [p for p in model.parameters() if p.requires_grad]
     perm = torch.randperm(x.shape[0], generator=gen)
     for idx in perm.split(s.batch_size):
         bar.update(1)
         if idx.shape[0] < 2:  # batch-norm needs two examples; the remainder is seen next epoch
             continue
         xb = x[idx]
-        obj = _guarded_elbo(model, xb, beta, s)
-        opt.zero_grad(set_to_none=True)
-        ok = obj is not None and bool(torch.isfinite(obj.loss))
-        if ok:
-            obj.loss.backward()
-            norm = torch.nn.utils.clip_grad_norm_(params, s.grad_clip if s.grad_clip > 0 else math.inf)
-            ok = bool(torch.isfinite(norm))
-        if not ok:  # a non-finite loss or gradient never reaches the weights
+        obj = guarded(lambda: elbo(model, xb, beta=beta, eq_samples=s.eq_samples, iw_samples=s.iw_samples))
+        norm = guard.step(model, opt, None if obj is None else obj.loss)
+        if norm is None:  # a non-finite loss or gradient never reaches the weights
             stats.skipped += 1
-            bad_run[0] += 1
-            if bad_run[0] >= s.max_bad_steps:
-                raise TrainingError(
-                    f"{bad_run[0]} consecutive steps gave a non-finite loss or gradient; lower train.lr, "
-                    "set train.grad_clip, or raise model.var_floor"
-                )
             continue
-        bad_run[0] = 0
-        opt.step()
         for hook in hooks:
             hook.after_step(model, xb, obj)
-        stats.add(obj, float(norm))
+        stats.add(obj, norm)
     return stats
 
 
-def fit(model: nn.Module, data: TrainData, s: TrainSettings, run_dir: str | Path, resume: bool = False,
+def fit(model: nn.Module, data: Task, s: TrainSettings, run_dir: str | Path, resume: bool = False,
         metadata: dict[str, Any] | None = None, hooks: Sequence[TrainingHook] | None = None) -> list[dict[str, Any]]:
     """Train for s.epochs epochs (continuing from run_dir's checkpoint when resume), return this call's records.
 
+    data: the task (TrainData for the unsupervised families, SemiSupervisedData for the labelled ones).
     hooks: rules run after each step and each epoch (train/hooks.py); None gives the ones the model's
     decoders need (closed-form variance, two-stage switch).
     """
@@ -187,27 +243,24 @@ def fit(model: nn.Module, data: TrainData, s: TrainSettings, run_dir: str | Path
         torch.manual_seed(s.seed)
         gen.manual_seed(s.seed)
     log = MetricsLog(run_dir, resume_epoch=start - 1)
-    steps_per_epoch = -(-data.train.shape[0] // s.batch_size)
-    bar = tqdm(total=max(s.epochs - start + 1, 0) * steps_per_epoch, desc="train", unit="step",
+    bar = tqdm(total=max(s.epochs - start + 1, 0) * data.steps_per_epoch(s), desc="train", unit="step",
                disable=not s.progress)
-    records, bad_run = [], [0]
+    records, guard = [], StepGuard(s)
     try:
         for epoch in range(start, s.epochs + 1):
             beta, lr = linear_warmup(epoch, s.warmup_epochs), learning_rate(s, epoch)
             for group in opt.param_groups:
                 group["lr"] = lr
             model.train()
-            x = binarize_dynamic(data.train, gen) if data.binarize else data.train
-            if data.dequantize_levels:
-                x = dequantize_dynamic(x, data.dequantize_levels, gen)
-            stats = train_epoch(model, opt, x, s, beta, gen, bar, bad_run, hooks)
-            skipped_total += stats.skipped
-            record = {"epoch": epoch, "beta": beta, "lr": lr, **stats.summary(),
-                      "skipped_steps_total": skipped_total, **validate(model, data.val, 500)}
+            summary = data.train_epoch(model, opt, s, beta, gen, bar, guard, hooks)
+            skipped_total += summary["skipped_steps"]
+            record = {"epoch": epoch, "beta": beta, "lr": lr, **summary,
+                      "skipped_steps_total": skipped_total, **data.validate(model)}
             for hook in hooks:
                 record.update(hook.after_epoch(model, epoch, record))
-            improved = record.get("val_elbo", record["train_elbo"]) > best
-            best = max(best, record.get("val_elbo", record["train_elbo"]))
+            score = data.score(record)  # best.pt holds the highest score (validation ELBO, or -error)
+            improved = score > best
+            best = max(best, score)
             bar.set_postfix(epoch=epoch, elbo=f"{record['train_elbo']:.2f}", val=f"{record.get('val_elbo', math.nan):.2f}")
             log.write(record)
             records.append(record)

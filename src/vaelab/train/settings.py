@@ -28,6 +28,8 @@ class TrainSettings:
     variance_switch_patience: int = 3
     variance_switch_tolerance: float = 1e-3
     variance_switch_max_epochs: int = 0
+    classification_weight: float = 0.1  # semi-supervised: beta of alpha = beta (N_l + N_u) / N_l (ADGM eq. 12)
+    labelled_batch: int = 0  # semi-supervised: labelled examples per batch (0: half of batch_size)
 
     def __post_init__(self) -> None:
         checks = {
@@ -45,6 +47,8 @@ class TrainSettings:
             "variance_switch_patience": self.variance_switch_patience >= 1,
             "variance_switch_tolerance": self.variance_switch_tolerance >= 0,
             "variance_switch_max_epochs": self.variance_switch_max_epochs >= 0,
+            "classification_weight": self.classification_weight >= 0,
+            "labelled_batch": 0 <= self.labelled_batch < self.batch_size,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:

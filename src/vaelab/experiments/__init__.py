@@ -1,0 +1,1 @@
+"""The papers' toy experiments as functions that train, evaluate and draw their figures (vaelab moons | potentials)."""

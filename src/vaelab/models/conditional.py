@@ -1,0 +1,104 @@
+"""Networks over several inputs (ADGM section 3): an MLP whose first layer is split per input, Glorot init.
+
+A conditional such as q(z | a, y, x) reads the concatenation [a, y, x]. Its first layer is
+W [a; y; x] + b = W_a a + W_y y + W_x x + b, so each part can be computed at the resolution where it varies
+and broadcast: W_x x once per example, W_a a once per sample of a, W_y y once per class. When the label is
+enumerated this saves the (C*S) - 1 repeated products of the widest input x without changing the function.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from vaelab.layers import ACTIVATIONS, MLP, BernoulliHead, GaussianHead
+
+
+class SplitLinear(nn.Module):
+    """y = sum_k W_k u_k + b over parts u_k whose leading dimensions broadcast against each other.
+
+    Equal to one nn.Linear over the concatenated inputs, initialised with that layer's Glorot bound.
+    Input parts (..., D_k); output (broadcast leading dims, out_features).
+    """
+
+    def __init__(self, in_features: tuple[int, ...], out_features: int) -> None:
+        super().__init__()
+        self.in_features = tuple(in_features)
+        self.weights = nn.ParameterList(nn.Parameter(torch.empty(out_features, d)) for d in self.in_features)
+        self.bias = nn.Parameter(torch.zeros(out_features))
+        self.glorot_()
+
+    def glorot_(self) -> None:
+        """Glorot & Bengio (2010) uniform init of the whole (concatenated) weight matrix, zero bias."""
+        fan_in, fan_out = sum(self.in_features), self.bias.shape[0]
+        bound = math.sqrt(6.0 / (fan_in + fan_out))
+        with torch.no_grad():
+            for w in self.weights:
+                w.uniform_(-bound, bound)
+            self.bias.zero_()
+
+    def forward(self, *parts: Tensor) -> Tensor:
+        if len(parts) != len(self.weights):
+            raise ValueError(f"SplitLinear expects {len(self.weights)} inputs, got {len(parts)}")
+        out = self.bias
+        for u, w in zip(parts, self.weights):
+            out = out + u @ w.T
+        return out
+
+
+class ConditionalMLP(nn.Module):
+    """SplitLinear -> [BatchNorm] -> activation, then the remaining hidden layers as an MLP.
+
+    forward(*parts) with parts (..., D_k) broadcasting to leading shape L returns (*L, hidden[-1]).
+    """
+
+    def __init__(self, in_features: tuple[int, ...], hidden: tuple[int, ...], activation: str,
+                 batch_norm: bool) -> None:
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}")
+        self.first = SplitLinear(in_features, hidden[0])
+        self.norm = nn.BatchNorm1d(hidden[0]) if batch_norm else None
+        self.act = ACTIVATIONS[activation]()
+        self.rest = MLP(hidden[0], list(hidden[1:]), activation, batch_norm)
+        self.out_features = hidden[-1]
+
+    def forward(self, *parts: Tensor) -> Tensor:
+        h = self.first(*parts)  # (*L, H)
+        lead = h.shape[:-1]
+        h = h.reshape(-1, h.shape[-1])  # batch-norm wants (N, H)
+        if self.norm is not None:
+            h = self.norm(h)
+        return self.rest(self.act(h)).reshape(*lead, self.out_features)
+
+
+def glorot_(module: nn.Module) -> nn.Module:
+    """Glorot-uniform weights and zero biases for every linear layer inside `module` (ADGM section 3)."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, SplitLinear):
+            m.glorot_()
+    return module
+
+
+def gaussian_head(in_features: int, out_features: int, var_floor: float) -> GaussianHead:
+    """Two linear outputs, mean and log-variance (ADGM eqs. 14-16)."""
+    return GaussianHead(in_features, out_features, var_floor, variance="logvar")
+
+
+OBSERVATIONS = {
+    "bernoulli": lambda h, d, floor, variance: BernoulliHead(h, d),
+    "gaussian": lambda h, d, floor, variance: GaussianHead(h, d, floor, variance),
+}
+
+
+def observation_head(kind: str, in_features: int, out_features: int, var_floor: float,
+                     variance: str = "logvar") -> nn.Module:
+    """The head of p(x | .): Bernoulli (binary x) or Gaussian (log-variance output unless told otherwise)."""
+    if kind not in OBSERVATIONS:
+        raise ValueError(f"unknown observation model {kind!r}; choose one of {sorted(OBSERVATIONS)}")
+    return OBSERVATIONS[kind](in_features, out_features, var_floor, variance)

@@ -1,0 +1,43 @@
+"""The skip deep generative model (SDGM, Maaløe et al. 2016, section 2.4).
+
+The ADGM with the arrow between a and x reversed, so a joins the generative model as a second stochastic
+layer with skip connections: p(y) p(z) p(a | z, y) p(x | a, y, z). Inference is the ADGM's, unchanged:
+q(a | x) q(y | a, x) q(z | a, y, x).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.distributions import Distribution
+
+from vaelab.models.adgm import AuxiliaryModel, auxiliary_output
+from vaelab.models.base import ModelOutput
+from vaelab.models.conditional import ConditionalMLP, gaussian_head, glorot_, observation_head
+from vaelab.models.semisupervised import AuxiliaryParams
+
+
+class SDGM(AuxiliaryModel):
+    """p(y) p(z) p(a|z,y) p(x|a,y,z) with q(a|x) q(y|a,x) q(z|a,y,x)."""
+
+    def __init__(self, input_dim: int, params: AuxiliaryParams) -> None:
+        super().__init__(input_dim, params)
+        p = params
+        self.p_a = ConditionalMLP((p.classes, p.latent), p.hidden, p.activation, p.batch_norm)
+        self.p_a_head = gaussian_head(p.hidden[-1], p.auxiliary, p.var_floor)
+        self.p_x = ConditionalMLP((p.auxiliary, p.classes, p.latent), p.hidden, p.activation, p.batch_norm)
+        self.p_x_head = observation_head(p.observation, p.hidden[-1], input_dim, p.obs_var_floor)
+        glorot_(self)
+
+    def forward(self, x: Tensor, y: Tensor | None = None, n_samples: int = 1) -> ModelOutput:
+        rows = self.rows(x, y, n_samples)
+        inf = self.inference(x, y, rows)
+        pa = self.p_a_head(rows.flat(self.p_a(inf.y, inf.z)))
+        px = self.p_x_head(rows.flat(self.p_x(inf.a, inf.y, inf.z)))
+        return auxiliary_output(inf, rows, y, px, pa, self.params.latent)
+
+    def decode(self, z: Tensor, y: Tensor) -> Distribution:
+        """p(x | a, y, z) with a the mean of p(a | z, y), for z (n, D_z) and labels y (n,)."""
+        y1 = torch.nn.functional.one_hot(y, self.params.classes).to(z.dtype)
+        a = self.p_a_head.params(self.p_a(y1, z))[0]
+        return self.p_x_head(self.p_x(a, y1, z))

@@ -1,0 +1,138 @@
+"""The semi-supervised task for fit(): every batch half labelled, half unlabelled (ADGM section 3).
+
+An epoch is one pass over the unlabelled examples in a random order; each batch adds `labelled_batch`
+labelled examples drawn from a stream of random permutations of the labelled set (with 100 labels and 100 per
+batch, as on MNIST, every batch holds all of them). Both sets are re-binarised every epoch when the run
+binarises. All randomness comes from fit()'s data generator, so a resumed run repeats the uninterrupted one.
+The validation record holds the classification error (q(y|a,x) averaged over samples of a) and -U(x).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from vaelab.data import LabelledSplit, binarize_dynamic
+from vaelab.models.semisupervised import class_probabilities
+from vaelab.objectives.semisupervised import (SemiSupervisedObjective, classification_weight,
+                                              semi_supervised_objective, unlabelled_bound)
+from vaelab.train.hooks import TrainingHook
+from vaelab.train.loop import StepGuard, guarded
+from vaelab.train.settings import TrainSettings
+
+
+@dataclass
+class SemiSupervisedStats:
+    """Running sums over one epoch's steps."""
+
+    n_labelled: int = 0
+    n_unlabelled: int = 0
+    sums: dict[str, float] = field(default_factory=lambda: dict.fromkeys(
+        ("labelled", "unlabelled", "cross_entropy", "errors", "grad_norm"), 0.0))
+    steps: int = 0
+    skipped: int = 0
+
+    def add(self, obj: SemiSupervisedObjective, y: Tensor, grad_norm: float) -> None:
+        self.n_labelled += y.shape[0]
+        self.n_unlabelled += obj.unlabelled.bound.shape[0]
+        self.steps += 1
+        self.sums["labelled"] += float(obj.labelled.bound.sum())
+        self.sums["unlabelled"] += float(obj.unlabelled.bound.sum())
+        self.sums["cross_entropy"] += float(obj.labelled.cross_entropy.detach().sum())
+        self.sums["errors"] += float((obj.labelled.probs.argmax(1) != y).sum())
+        self.sums["grad_norm"] += grad_norm
+
+    def summary(self) -> dict[str, Any]:
+        nl, nu = max(self.n_labelled, 1), max(self.n_unlabelled, 1)
+        return {
+            "train_elbo": self.sums["unlabelled"] / nu,  # -U(x) on the unlabelled examples
+            "train_labelled_bound": self.sums["labelled"] / nl,  # -L(x, y)
+            "train_cross_entropy": self.sums["cross_entropy"] / nl,
+            "train_labelled_error": self.sums["errors"] / nl,
+            "grad_norm": self.sums["grad_norm"] / max(self.steps, 1),
+            "skipped_steps": self.skipped,
+        }
+
+
+@dataclass
+class SemiSupervisedData:
+    """The labelled and unlabelled training sets, the validation set, and the weights of eq. 12."""
+
+    split: LabelledSplit
+    val: Tensor  # (M, D) ready to use
+    val_labels: Tensor  # (M,)
+    binarize: bool
+    beta: float  # the constant of alpha = beta (N_l + N_u) / N_l
+    labelled_batch: int  # labelled examples per batch (0: half the batch)
+    classify_samples: int = 10  # samples of a averaged for the validation error
+
+    @property
+    def alpha(self) -> float:
+        return classification_weight(self.beta, self.split.x_labelled.shape[0], self.split.x_unlabelled.shape[0])
+
+    def batch_sizes(self, s: TrainSettings) -> tuple[int, int]:
+        """(labelled, unlabelled) examples per batch."""
+        labelled = self.labelled_batch or s.batch_size // 2
+        return labelled, s.batch_size - labelled
+
+    def steps_per_epoch(self, s: TrainSettings) -> int:
+        return -(-self.split.x_unlabelled.shape[0] // self.batch_sizes(s)[1])
+
+    def _labelled_stream(self, n: int, gen: torch.Generator) -> Tensor:
+        """n indices of labelled examples: consecutive random permutations of the labelled set."""
+        size = self.split.x_labelled.shape[0]
+        perms = [torch.randperm(size, generator=gen) for _ in range(-(-n // size))]
+        return torch.cat(perms)[:n] if perms else torch.zeros(0, dtype=torch.long)
+
+    def train_epoch(self, model: nn.Module, opt: torch.optim.Optimizer, s: TrainSettings, beta: float,
+                    gen: torch.Generator, bar: tqdm, guard: StepGuard,
+                    hooks: Sequence[TrainingHook] = ()) -> dict[str, Any]:
+        """One pass over the unlabelled set, each batch completed with labelled examples (eq. 13).
+
+        hooks (the decoder-variance rules of the unsupervised heads) do not apply to these families.
+        """
+        if hooks:
+            raise ValueError("training hooks are for the unsupervised families; a semi-supervised run has none")
+        sp = self.split
+        x_l = binarize_dynamic(sp.x_labelled, gen) if self.binarize else sp.x_labelled
+        x_u = binarize_dynamic(sp.x_unlabelled, gen) if self.binarize else sp.x_unlabelled
+        n_l, n_u = self.batch_sizes(s)
+        batches = torch.randperm(x_u.shape[0], generator=gen).split(n_u)
+        stream = self._labelled_stream(len(batches) * n_l, gen).view(len(batches), n_l)
+        stats, alpha = SemiSupervisedStats(), self.alpha
+        for idx_u, idx_l in zip(batches, stream):
+            bar.update(1)
+            if idx_u.shape[0] < 2:  # batch-norm needs two examples; the remainder is seen next epoch
+                continue
+            y = sp.y_labelled[idx_l]
+            obj = guarded(lambda: semi_supervised_objective(model, x_l[idx_l], y, x_u[idx_u], alpha, beta,
+                                                            s.eq_samples))
+            norm = guard.step(model, opt, None if obj is None else obj.loss)
+            if norm is None:
+                stats.skipped += 1
+                continue
+            stats.add(obj, y, norm)
+        return {**stats.summary(), "alpha": alpha}
+
+    @torch.no_grad()
+    def validate(self, model: nn.Module) -> dict[str, Any]:
+        """Validation error and -U(x), eval-mode batch-norm."""
+        if self.val.shape[0] == 0:
+            return {}
+        probs = class_probabilities(model, self.val, self.classify_samples)
+        was_training = model.training
+        model.eval()
+        try:
+            bound = torch.cat([unlabelled_bound(model, xb).bound for xb in self.val.split(500)])
+        finally:
+            model.train(was_training)
+        return {"val_error": float((probs.argmax(1) != self.val_labels).float().mean()),
+                "val_elbo": float(bound.mean())}
+
+    def score(self, record: dict[str, Any]) -> float:
+        """best.pt: the lowest validation error (without validation data, the highest -U on training data)."""
+        return -record["val_error"] if "val_error" in record else record["train_elbo"]
