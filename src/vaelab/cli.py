@@ -8,8 +8,9 @@ import sys
 from vaelab.config import ConfigError
 from vaelab.data import DataError
 from vaelab.train import CheckpointError, TrainingError
+from vaelab.train.distributed import DistributedError, current_group, init_from_environment
 
-USER_ERRORS = (ConfigError, DataError, CheckpointError, TrainingError)
+USER_ERRORS = (ConfigError, DataError, CheckpointError, TrainingError, DistributedError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,6 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override a config value")
     t.add_argument("--run-dir", help="folder for checkpoints, metrics and results")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR exactly where it stopped")
+    t.add_argument("--nproc", type=int, default=1, help="data-parallel processes (gloo on CPU, NCCL on GPUs)")
 
     e = sub.add_parser("evaluate", help="ELBO, L_K, KL per layer and active units; writes eval.json")
     e.add_argument("run_dir")
@@ -52,7 +54,12 @@ def _train(args: argparse.Namespace) -> None:
     if not args.resume and not args.run_dir:
         raise ConfigError("give --run-dir DIR for a new run (or --resume DIR to continue one)")
     run_dir = args.resume or args.run_dir
-    records = train_run(args.config, run_dir, args.set, resume=bool(args.resume))
+    if args.nproc < 1:
+        raise ConfigError(f"--nproc must be >= 1, got {args.nproc}")
+    under_torchrun = init_from_environment()  # launched by torchrun: this process is one rank
+    records = train_run(args.config, run_dir, args.set, resume=bool(args.resume), nproc=args.nproc)
+    if under_torchrun and not current_group().main:
+        return
     last = records[-1] if records else {}
     print(f"run folder: {run_dir}")
     if last:
