@@ -12,8 +12,10 @@ from vaelab.data import DataError
 from vaelab.evaluation.inception import InceptionError
 from vaelab.generation import GenerationError
 from vaelab.train import CheckpointError, TrainingError
+from vaelab.train.distributed import DistributedError, current_group, init_from_environment
 
-USER_ERRORS = (ConfigError, DataError, CheckpointError, TrainingError, GenerationError, InceptionError)
+USER_ERRORS = (ConfigError, DataError, CheckpointError, TrainingError, GenerationError, InceptionError,
+               DistributedError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--run-dir", help="folder for checkpoints, metrics and results")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR exactly where it stopped")
     t.add_argument("--init-from", metavar="RUN_DIR", help="start from the weights of another run (same model)")
+    t.add_argument("--nproc", type=int, default=1, help="data-parallel processes (gloo on CPU, NCCL on GPUs)")
 
     e = sub.add_parser("evaluate", help="ELBO, L_K, KL per layer and active units; writes eval.json")
     e.add_argument("run_dir")
@@ -90,7 +93,13 @@ def _train(args: argparse.Namespace) -> None:
     if not args.resume and not args.run_dir:
         raise ConfigError("give --run-dir DIR for a new run (or --resume DIR to continue one)")
     run_dir = args.resume or args.run_dir
-    records = train_run(args.config, run_dir, args.set, resume=bool(args.resume), init_from=args.init_from)
+    if args.nproc < 1:
+        raise ConfigError(f"--nproc must be >= 1, got {args.nproc}")
+    under_torchrun = init_from_environment()  # launched by torchrun: this process is one rank
+    records = train_run(args.config, run_dir, args.set, resume=bool(args.resume), nproc=args.nproc,
+                        init_from=args.init_from)
+    if under_torchrun and not current_group().main:
+        return
     last = records[-1] if records else {}
     print(f"run folder: {run_dir}")
     if last:

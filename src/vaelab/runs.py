@@ -26,7 +26,8 @@ from vaelab.layers.decoder_variance import DECODER_VARIANCE_HEADS
 from vaelab.generation import aggregate_posterior, aggregate_report, generate, sample_quality, write_uncertainty
 from vaelab.models import MODELS, takes_labels
 from vaelab.models.semisupervised import class_probabilities
-from vaelab.train import BEST, LAST, TrainData, fit, load_checkpoint
+from vaelab.train.distributed import current_group, launch
+from vaelab.train import BEST, LAST, TrainData, fit, load_checkpoint, read_metrics
 from vaelab.train.semisupervised import SemiSupervisedData
 
 CONFIG_FILE, EVAL_FILE, LABELLED_FILE = "config.yaml", "eval.json", "labelled.json"
@@ -134,7 +135,8 @@ def _semi_supervised_task(config: Config, splits: Splits, run_dir: Path) -> Semi
     split = split_labelled(splits.train, splits.train_labels, d.labelled_per_class, p.classes, t.seed)
     if (t.labelled_batch or t.batch_size // 2) < 1:
         raise ConfigError("train.batch_size must be at least 2 for a semi-supervised family (labelled + unlabelled)")
-    _write_text_atomic(run_dir / LABELLED_FILE, json.dumps(split.record(d.labelled_per_class, t.seed)))
+    if current_group().main:  # one writer in a data-parallel run
+        _write_text_atomic(run_dir / LABELLED_FILE, json.dumps(split.record(d.labelled_per_class, t.seed)))
     return SemiSupervisedData(split, splits.val, splits.val_labels, splits.binarize, t.classification_weight,
                               t.labelled_batch, config.eval.classify_samples)
 
@@ -143,20 +145,25 @@ TASKS = {False: _unsupervised_task, True: _semi_supervised_task}  # keyed by tak
 
 
 def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str] = (), resume: bool = False,
-              init_from: str | Path | None = None) -> list[dict]:
+              init_from: str | Path | None = None, nproc: int = 1) -> list[dict]:
     """`vaelab train`: a new run in run_dir, or (resume) continue the run already there.
 
     init_from: start a new run from the weights of another run's last checkpoint (e.g. the LVAE paper's
     fine-tuning); its model must match this config's model.
+
+    nproc > 1 trains data-parallel in that many processes (train/distributed.py); the arguments are checked
+    here first, so that a user error is one line, then every process runs this function with nproc = 1.
+    Returns this call's epoch records (read back from metrics.jsonl after a data-parallel run).
     """
+    if nproc > 1:
+        prepare_data(_train_config(config_path, Path(run_dir), list(overrides), resume))  # errors before spawning
+        first = len(read_metrics(Path(run_dir) / "metrics.jsonl")) if resume else 0
+        launch(nproc, train_run, config_path, run_dir, list(overrides), resume, init_from)
+        return read_metrics(Path(run_dir) / "metrics.jsonl")[first:]
+    group = current_group()
     run_dir = Path(run_dir)
     overrides = list(overrides)
-    if resume:
-        config = _resume_config(run_dir, overrides)
-    else:
-        config = load_config(config_path, overrides)
-        if (run_dir / LAST).exists():
-            raise RunError(f"{run_dir} already holds a run; continue it with vaelab train --resume {run_dir} or choose another --run-dir")
+    config = _train_config(config_path, run_dir, overrides, resume)
     splits = prepare_data(config)
     torch.manual_seed(config.train.seed)  # the initial weights depend on the seed alone
     model = build_model(config, splits.train.shape[1])
@@ -165,8 +172,9 @@ def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str]
             raise RunError("--init-from starts a new run; it cannot be combined with --resume")
         state = check_checkpoint(Path(init_from) / LAST, config, splits.train.shape[1])
         model.load_state_dict(state["model"])
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _write_text_atomic(run_dir / CONFIG_FILE, dump_config(config))
+    if group.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _write_text_atomic(run_dir / CONFIG_FILE, dump_config(config))
     if resume and not (run_dir / LAST).exists():
         resume = False  # killed before the first checkpoint: start from the beginning
     data = TASKS[takes_labels(MODELS[config.model.family])](config, splits, run_dir)
@@ -184,6 +192,16 @@ def train_or_resume(config_path: str | Path, run_dir: str | Path, overrides: lis
         kept = [o for o in overrides if o.partition("=")[0].strip() in RESUMABLE_OVERRIDES]
         return train_run(None, run_dir, kept, resume=True)
     return train_run(config_path, run_dir, list(overrides))
+
+
+def _train_config(config_path: str | None, run_dir: Path, overrides: list[str], resume: bool) -> Config:
+    """The config of a new or resumed run, or the one-line error that says why there is none."""
+    if resume:
+        return _resume_config(run_dir, overrides)
+    config = load_config(config_path, overrides)
+    if (run_dir / LAST).exists():
+        raise RunError(f"{run_dir} already holds a run; continue it with vaelab train --resume {run_dir} or choose another --run-dir")
+    return config
 
 
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> tuple[Config, nn.Module, Splits, dict]:

@@ -83,7 +83,8 @@ def run_model(model: nn.Module, x: Tensor, n_samples: int = 1, **inputs: Tensor)
     Models defined outside the package may implement only forward(x); then x is repeated here.
     Extra named inputs (e.g. labels y) are repeated alongside x.
     """
-    if "n_samples" in inspect.signature(model.forward).parameters:
+    inner = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model  # keywords pass through
+    if "n_samples" in inspect.signature(inner.forward).parameters:
         return model(x, n_samples=n_samples, **inputs)
     repeated = {k: repeat_samples(v, n_samples) for k, v in inputs.items()}
     return model(repeat_samples(x, n_samples), **repeated)

@@ -9,6 +9,7 @@ model, optimiser and random-number states. A resumed run repeats the uninterrupt
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence, TypeVar
@@ -19,6 +20,7 @@ from tqdm.auto import tqdm
 
 from vaelab.data import binarize_dynamic, dequantize_dynamic
 from vaelab.objectives import Objective, elbo, linear_warmup
+from vaelab.train.distributed import Group, all_true, average_record, barrier, current_group, gather_rng, shard
 from vaelab.train.checkpoint import clean_stale_temporaries, load_checkpoint, save_atomic
 from vaelab.train.decoder_variance_hooks import decoder_variance_hooks
 from vaelab.train.hooks import TrainingHook
@@ -53,8 +55,9 @@ class Task(Protocol):
 class StepGuard:
     """One optimiser step that a non-finite loss or gradient never reaches; counts bad steps in a row."""
 
-    def __init__(self, s: TrainSettings) -> None:
+    def __init__(self, s: TrainSettings, group: Group = Group()) -> None:
         self.s = s
+        self.group = group  # with several processes, all skip a step together or none does
         self.bad_run = 0  # consecutive skipped steps, across epochs
 
     def step(self, model: nn.Module, opt: torch.optim.Optimizer, loss: Tensor | None) -> float | None:
@@ -64,7 +67,7 @@ class StepGuard:
         """
         params = [p for p in model.parameters() if p.requires_grad]
         opt.zero_grad(set_to_none=True)
-        ok = loss is not None and bool(torch.isfinite(loss))
+        ok = all_true(loss is not None and bool(torch.isfinite(loss)), self.group)
         if ok:
             loss.backward()
             norm = torch.nn.utils.clip_grad_norm_(params, self.s.grad_clip if self.s.grad_clip > 0 else math.inf)
@@ -199,8 +202,9 @@ def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, s: Trai
     perm = torch.randperm(x.shape[0], generator=gen)
     for idx in perm.split(s.batch_size):
         bar.update(1)
-        if idx.shape[0] < 2:  # batch-norm needs two examples; the remainder is seen next epoch
+        if idx.shape[0] < 2 * guard.group.world:  # batch-norm needs two examples; the rest is seen next epoch
             continue
+        idx = shard(idx, guard.group)  # this process's part of the global batch
         xb = x[idx]
         obj = guarded(lambda: elbo(model, xb, beta=beta, eq_samples=s.eq_samples, iw_samples=s.iw_samples))
         norm = guard.step(model, opt, None if obj is None else obj.loss)
@@ -213,6 +217,18 @@ def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, s: Trai
     return stats
 
 
+def _restore(ck: dict[str, Any], model: nn.Module, opt: torch.optim.Optimizer, gen: torch.Generator,
+             group: Group) -> None:
+    """Model, optimiser and random-number states of a checkpoint, for this process's rank."""
+    if ck.get("world", 1) != group.world:
+        raise TrainingError(f"this run was trained with {ck.get('world', 1)} processes; resume it with "
+                            f"--nproc {ck.get('world', 1)} (now {group.world})")
+    model.load_state_dict(ck["model"])
+    opt.load_state_dict(ck["optimizer"])
+    torch.set_rng_state(ck["rng_per_rank"][group.rank] if group.world > 1 else ck["rng"])
+    gen.set_state(ck["data_rng"])
+
+
 def fit(model: nn.Module, data: Task, s: TrainSettings, run_dir: str | Path, resume: bool = False,
         metadata: dict[str, Any] | None = None, hooks: Sequence[TrainingHook] | None = None) -> list[dict[str, Any]]:
     """Train for s.epochs epochs (continuing from run_dir's checkpoint when resume), return this call's records.
@@ -220,58 +236,65 @@ def fit(model: nn.Module, data: Task, s: TrainSettings, run_dir: str | Path, res
     data: the task (TrainData for the unsupervised families, SemiSupervisedData for the labelled ones).
     hooks: rules run after each step and each epoch (train/hooks.py); None gives the ones the model's
     decoders need (closed-form variance, two-stage switch).
+    Inside a process group (train/distributed.py) every process calls fit; rank 0 alone writes run_dir.
     """
     hooks = decoder_variance_hooks(model, s) if hooks is None else list(hooks)
+    group = current_group()
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    clean_stale_temporaries(run_dir)
+    if group.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        clean_stale_temporaries(run_dir)
     if s.threads:
         torch.set_num_threads(s.threads)
+    elif group.world > 1:  # share the cores between the processes
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // group.world))
+    net = nn.parallel.DistributedDataParallel(model) if group.world > 1 else model  # averages gradients
     opt = torch.optim.Adam(model.parameters(), lr=s.lr)
     gen = torch.Generator()
     start, skipped_total, best = 1, 0, -math.inf
     if resume:
         ck = load_checkpoint(run_dir / LAST)  # the caller checked it holds this model (runs.check_checkpoint)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        torch.set_rng_state(ck["rng"])
-        gen.set_state(ck["data_rng"])
+        _restore(ck, model, opt, gen, group)
         start, skipped_total, best = ck["epoch"] + 1, ck["skipped_steps"], ck["best_val_elbo"]
         for hook, hook_state in zip(hooks, ck.get("hooks", [])):
             hook.load_state_dict(hook_state)
     else:
-        torch.manual_seed(s.seed)
-        gen.manual_seed(s.seed)
-    log = MetricsLog(run_dir, resume_epoch=start - 1)
+        torch.manual_seed(s.seed + group.rank)  # each process its own latent noise
+        gen.manual_seed(s.seed)  # the same permutation and binarisation on every process
+    log = MetricsLog(run_dir, resume_epoch=start - 1) if group.main else None
     bar = tqdm(total=max(s.epochs - start + 1, 0) * data.steps_per_epoch(s), desc="train", unit="step",
-               disable=not s.progress)
-    records, guard = [], StepGuard(s)
+               disable=not (s.progress and group.main))
+    records, guard = [], StepGuard(s, group)
     try:
         for epoch in range(start, s.epochs + 1):
             beta, lr = linear_warmup(epoch, s.warmup_epochs), learning_rate(s, epoch)
-            for group in opt.param_groups:
-                group["lr"] = lr
+            for group_ in opt.param_groups:
+                group_["lr"] = lr
             model.train()
-            summary = data.train_epoch(model, opt, s, beta, gen, bar, guard, hooks)
+            summary = average_record(data.train_epoch(net, opt, s, beta, gen, bar, guard, hooks), group)
             skipped_total += summary["skipped_steps"]
-            record = {"epoch": epoch, "beta": beta, "lr": lr, **summary,
-                      "skipped_steps_total": skipped_total, **data.validate(model)}
-            for hook in hooks:
+            record = {"epoch": epoch, "beta": beta, "lr": lr, **summary, "skipped_steps_total": skipped_total,
+                      **(data.validate(model) if group.main else {})}
+            for hook in hooks:  # on every process: hooks may change the model (they read only training figures)
                 record.update(hook.after_epoch(model, epoch, record))
-            score = data.score(record)  # best.pt holds the highest score (validation ELBO, or -error)
-            improved = score > best
-            best = max(best, score)
-            bar.set_postfix(epoch=epoch, elbo=f"{record['train_elbo']:.2f}", val=f"{record.get('val_elbo', math.nan):.2f}")
-            log.write(record)
+            rngs = gather_rng(group)  # collective: every process takes part
+            if group.main:
+                score = data.score(record)  # best.pt holds the highest score (validation ELBO, or -error)
+                improved, best = score > best, max(best, score)
+                bar.set_postfix(epoch=epoch, elbo=f"{record['train_elbo']:.2f}",
+                                val=f"{record.get('val_elbo', math.nan):.2f}")
+                log.write(record)
+                state = {"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                         "rng": rngs[0], "data_rng": gen.get_state(), "skipped_steps": skipped_total,
+                         "best_val_elbo": best, "metadata": metadata or {}, "world": group.world,
+                         "rng_per_rank": rngs, "hooks": [hook.state_dict() for hook in hooks]}
+                if improved:
+                    save_atomic(state, run_dir / BEST)
+                save_atomic(state, run_dir / LAST)
             records.append(record)
-            state = {"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                     "rng": torch.get_rng_state(), "data_rng": gen.get_state(), "skipped_steps": skipped_total,
-                     "best_val_elbo": best, "metadata": metadata or {},
-                     "hooks": [hook.state_dict() for hook in hooks]}
-            if improved:
-                save_atomic(state, run_dir / BEST)
-            save_atomic(state, run_dir / LAST)
+            barrier(group)  # nobody runs ahead of the checkpoint
     finally:
         bar.close()
-        log.close()
+        if log is not None:
+            log.close()
     return records

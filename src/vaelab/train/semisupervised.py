@@ -20,6 +20,7 @@ from vaelab.data import LabelledSplit, binarize_dynamic
 from vaelab.models.semisupervised import class_probabilities
 from vaelab.objectives.semisupervised import (SemiSupervisedObjective, classification_weight,
                                               semi_supervised_objective, unlabelled_bound)
+from vaelab.train.distributed import shard
 from vaelab.train.hooks import TrainingHook
 from vaelab.train.loop import StepGuard, guarded
 from vaelab.train.settings import TrainSettings
@@ -106,8 +107,9 @@ class SemiSupervisedData:
         stats, alpha = SemiSupervisedStats(), self.alpha
         for idx_u, idx_l in zip(batches, stream):
             bar.update(1)
-            if idx_u.shape[0] < 2:  # batch-norm needs two examples; the remainder is seen next epoch
+            if idx_u.shape[0] < 2 * guard.group.world:  # batch-norm needs two examples; the rest is seen next epoch
                 continue
+            idx_u, idx_l = shard(idx_u, guard.group), shard(idx_l, guard.group)  # this process's part
             y = sp.y_labelled[idx_l]
             obj = guarded(lambda: semi_supervised_objective(model, x_l[idx_l], y, x_u[idx_u], alpha, beta,
                                                             s.eq_samples))
