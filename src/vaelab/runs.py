@@ -32,7 +32,7 @@ from vaelab.train.semisupervised import SemiSupervisedData
 
 CONFIG_FILE, EVAL_FILE, LABELLED_FILE = "config.yaml", "eval.json", "labelled.json"
 DEQUANTIZE_VAL_OFFSET, DEQUANTIZE_TEST_OFFSET = 11, 12
-TRAIN_EVAL_SEED, TRAIN_BN_SEED = 12345, 12346
+TRAIN_EVAL_SEED, TRAIN_BN_SEED, CLASSIFY_SEED = 12345, 12346, 12347  # fixed binarisations
 RESUMABLE_OVERRIDES = {"train.epochs", "train.progress", "train.threads"}
 
 
@@ -381,7 +381,7 @@ def classify_run(run_dir: str | Path, file: str | Path, out: str | Path | None =
     width = splits.input_mask.shape[0] if splits.input_mask is not None else splits.train.shape[1]
     x = select_inputs(array, splits.input_mask, width, str(file))
     if splits.binarize:  # as the test set: binarised once with a fixed seed
-        x = binarize_fixed(x, seed=12347)
+        x = binarize_fixed(x, seed=CLASSIFY_SEED)
     probs = class_probabilities(model, x, samples or config.eval.classify_samples)
     labels = probs.argmax(1)
     out = Path(out) if out else file.with_name(file.stem + ".labels.npy")

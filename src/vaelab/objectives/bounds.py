@@ -54,11 +54,13 @@ def elbo(model: nn.Module, x: Tensor, beta: float = 1.0, eq_samples: int = 1, iw
     out = run_model(model, x, n_samples=n)
     xs = repeat_samples(x, n)  # (n*B, D)
     log_px = out.px.log_prob(xs)  # (n*B,)
-    kl_layers = {s.name: kl_estimate(s.q, s.p, s.z, s.analytic_kl) for s in out.latents}  # name -> (n*B,)
-    per_unit = {}
+    kl_layers, per_unit = {}, {}  # name -> (n*B,) and name -> (D,)
     for s in out.latents:
-        unit = kl_per_unit(s.q, s.p, s.z, s.analytic_kl)
-        if unit is not None:
+        unit = kl_per_unit(s.q, s.p, s.z, s.analytic_kl)  # (n*B, D), or None where q does not factorise
+        if unit is None:
+            kl_layers[s.name] = kl_estimate(s.q, s.p, s.z, s.analytic_kl)
+        else:  # one KL computation serves both the layer and its units
+            kl_layers[s.name] = unit.sum(-1)
             per_unit[s.name] = unit.detach().mean(0)
     if iw_samples == 1:
         kl_total = sum(kl_layers.values(), torch.zeros_like(log_px))
