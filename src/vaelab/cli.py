@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     m = sub.add_parser("moons", help="half-moons: ADGM vs the same model without a (ADGM Fig. 2c-d)")
     m.add_argument("out", help="folder for the two runs, moons.png and moons.json")
     m.add_argument("--config", default="configs/adgm/moons.yaml", help="an adgm config on the moons")
+    m.add_argument("--twin-epochs", type=int, default=None, help="epochs of the model without a (default: the config's)")
     m.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override a config value")
 
     pot = sub.add_parser("potentials", help="2-D potentials: Gaussian vs auxiliary q, bound vs exact log Z (Fig. 2a-b)")
@@ -165,7 +166,7 @@ def _classify(args: argparse.Namespace) -> None:
 def _moons(args: argparse.Namespace) -> None:
     from vaelab.experiments.moons import run_moons
 
-    summary = run_moons(args.config, args.out, args.set)
+    summary = run_moons(args.config, args.out, args.set, args.twin_epochs)
     for name, r in summary.items():
         print(f"{name:7s} test error {100 * r['test_error']:.2f}% ± {100 * r['test_error_se']:.2f}% after "
               f"{r['epochs']} epochs")

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from vaelab.data.labelled import LABELLED_CHOICES
 from vaelab.evaluation.settings import EvalSettings
 from vaelab.models import MODELS
 from vaelab.train.settings import TrainSettings
@@ -35,6 +36,7 @@ class DataConfig:
     download: bool = True  # download (SHA-256 checked) when no local copy is found and a network exists
     dequantize: bool = False  # real-valued data: add U[0,1) noise to the grey levels, (k + u) / levels
     labelled_per_class: int = 0  # semi-supervised families: labelled examples per class (ADGM: 10 on MNIST)
+    labelled_choice: str = "random"  # how they are chosen, seeded: random | spread (k-means per class; the moons)
     drop_std: float = 0.0  # drop inputs whose training std is below this (ADGM MNIST: 0.1 -> 444 inputs)
 
     def __post_init__(self) -> None:
@@ -44,6 +46,9 @@ class DataConfig:
             raise ValueError("data.dequantize needs real-valued data: set data.binarize: false")
         if self.labelled_per_class < 0 or self.drop_std < 0:
             raise ValueError("data.labelled_per_class and data.drop_std must be >= 0")
+        if self.labelled_choice not in LABELLED_CHOICES:
+            raise ValueError(f"data.labelled_choice must be one of {', '.join(LABELLED_CHOICES)}, "
+                             f"got {self.labelled_choice!r}")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from vaelab.config import Config, ConfigError, config_from_dict, config_to_dict, dump_config, load_config
-from vaelab.data import (DataError, Splits, binarize_fixed, check_labels, dequantize_fixed, drop_inputs, grey_levels,
+from vaelab.data import (DataError, Splits, add_uniform_noise_fixed, binarize_fixed, check_labels, dequantize_fixed, drop_inputs, grey_levels,
                          load_dataset, make_splits, restore_inputs, select_inputs, split_labelled)
 from vaelab.evaluation import (active_units, analogies, has_batchnorm, log_likelihood, recompute_batchnorm,
                                samples_per_class, save_grid, semi_supervised_metrics, standard_error,
@@ -64,6 +64,8 @@ def fixed_train(splits: Splits, config: Config, seed: int) -> torch.Tensor:
         return binarize_fixed(splits.train, seed=seed)
     if config.data.dequantize:
         return dequantize_fixed(splits.train, grey_levels(config.data.name), seed)
+    if splits.noise_width is not None:
+        return add_uniform_noise_fixed(splits.train, splits.noise_width, seed)
     return splits.train
 
 
@@ -113,7 +115,8 @@ def _unsupervised_task(config: Config, splits: Splits, run_dir: Path) -> TrainDa
         raise ConfigError(f"data.labelled_per_class is for the semi-supervised families (m2, adgm, sdgm), not "
                           f"{config.model.family}; remove it")
     levels = grey_levels(config.data.name) if config.data.dequantize else 0
-    return TrainData(splits.train, splits.val, splits.binarize, dequantize_levels=levels)
+    return TrainData(splits.train, splits.val, splits.binarize, dequantize_levels=levels,
+                     noise_width=splits.noise_width)
 
 
 def _semi_supervised_task(config: Config, splits: Splits, run_dir: Path) -> SemiSupervisedData:
@@ -126,19 +129,20 @@ def _semi_supervised_task(config: Config, splits: Splits, run_dir: Path) -> Semi
         raise ConfigError(f"model.classes is {p.classes} but {d.name} has {splits.num_classes} classes; "
                           f"set model.classes: {splits.num_classes}")
     if d.dequantize:
-        raise ConfigError("data.dequantize is not available for the semi-supervised families; the SVHN and NORB "
-                          "loaders add their own noise")
+        raise ConfigError("data.dequantize is not available for the semi-supervised families; SVHN and NORB "
+                          "get their uniform noise anew every epoch without it: remove data.dequantize")
     if t.iw_samples != 1:
         raise ConfigError("train.iw_samples > 1 is not available for the semi-supervised families; "
                           "use train.eq_samples for more samples of a and z")
     check_labels(splits.val_labels, p.classes, "validation set")
-    split = split_labelled(splits.train, splits.train_labels, d.labelled_per_class, p.classes, t.seed)
+    split = split_labelled(splits.train, splits.train_labels, d.labelled_per_class, p.classes, t.seed,
+                           d.labelled_choice)
     if (t.labelled_batch or t.batch_size // 2) < 1:
         raise ConfigError("train.batch_size must be at least 2 for a semi-supervised family (labelled + unlabelled)")
     if current_group().main:  # one writer in a data-parallel run
-        _write_text_atomic(run_dir / LABELLED_FILE, json.dumps(split.record(d.labelled_per_class, t.seed)))
+        _write_text_atomic(run_dir / LABELLED_FILE, json.dumps(split.record(d.labelled_per_class, t.seed, d.labelled_choice)))
     return SemiSupervisedData(split, splits.val, splits.val_labels, splits.binarize, t.classification_weight,
-                              t.labelled_batch, config.eval.classify_samples)
+                              t.labelled_batch, config.eval.classify_samples, splits.noise_width)
 
 
 TASKS = {False: _unsupervised_task, True: _semi_supervised_task}  # keyed by takes_labels(family)

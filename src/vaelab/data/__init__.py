@@ -3,7 +3,8 @@
 from vaelab.data.binarize import binarize_dynamic, binarize_fixed
 from vaelab.data.checks import check_real_valued
 from vaelab.data.datasets import LOADERS, Dataset, load_dataset
-from vaelab.data.dequantize import dequantize_dynamic, dequantize_fixed, grey_levels
+from vaelab.data.dequantize import (add_uniform_noise, add_uniform_noise_fixed, dequantize_dynamic, dequantize_fixed,
+                                   grey_levels)
 from vaelab.data.download import download_dataset
 from vaelab.data.errors import DataError
 from vaelab.data.idx import read_idx, write_idx
@@ -36,6 +37,8 @@ __all__ = [
     "binarize_fixed",
     "check_real_valued",
     "download_dataset",
+    "add_uniform_noise",
+    "add_uniform_noise_fixed",
     "dequantize_dynamic",
     "dequantize_fixed",
     "grey_levels",

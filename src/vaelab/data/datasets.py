@@ -54,6 +54,8 @@ class Dataset:
     image_shape: tuple[int, ...]
     num_classes: int
     bounded: bool = True  # values in [0, 1]; False for real-valued data (standardised images, the moons)
+    noise_width: np.ndarray | None = None  # (D,) float32: one grey level in stored units; training adds fresh
+    # U[0, 1) * noise_width every epoch, validation and test once (SVHN, NORB: uniform dequantisation)
 
     def __post_init__(self) -> None:
         width = math.prod(self.image_shape)
@@ -68,6 +70,8 @@ class Dataset:
                     f"{self.name} {part}: labels must be int64 of shape ({len(x)},), got "
                     f"{y.dtype} {y.shape}"
                 )
+        if self.noise_width is not None and self.noise_width.shape != (width,):
+            raise DataError(f"{self.name}: noise_width must have shape ({width},), got {self.noise_width.shape}")
 
 
 Loader = Callable[[str | Path | None, bool], Dataset]

@@ -4,6 +4,8 @@ Stored pixels take `levels` values k / (levels - 1), k = 0 .. levels - 1. Dequan
 y = (k + u) / levels with u ~ U[0, 1): continuous values in [0, 1) whose density p(y) on [0, 1]^D gives
 log P(k) >= E_u[log p(y)] - D log(levels), a bound on the log-probability of the discrete image.
 The training set gets fresh noise every epoch; validation and test get it once, with a fixed seed.
+SVHN and NORB (ADGM section 3) are stored noise-free with the size of one grey level per input
+(Dataset.noise_width), and get the same treatment through add_uniform_noise.
 """
 
 from __future__ import annotations
@@ -38,3 +40,18 @@ def dequantize_dynamic(x: torch.Tensor, levels: int, generator: torch.Generator)
 def dequantize_fixed(x: torch.Tensor, levels: int, seed: int) -> torch.Tensor:
     """dequantize_dynamic with a generator seeded by `seed`: the same x and seed give the same values."""
     return dequantize_dynamic(x, levels, torch.Generator(device=x.device).manual_seed(seed))
+
+
+def add_uniform_noise(x: torch.Tensor, width: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """x + u * width with u ~ U[0, 1) drawn with `generator`: one grey level of noise in stored units.
+
+    x: (B, D) pixel values as stored (e.g. SVHN grey levels / channel std), width: (D,) the size of one grey
+    level in those units. Used for data sets whose loaders keep the pixels noise-free (Dataset.noise_width).
+    """
+    u = torch.rand(x.shape, generator=generator, dtype=torch.float32, device=x.device)
+    return x + u * width.to(x.device)
+
+
+def add_uniform_noise_fixed(x: torch.Tensor, width: torch.Tensor, seed: int) -> torch.Tensor:
+    """add_uniform_noise with a generator seeded by `seed` (validation and test: drawn once)."""
+    return add_uniform_noise(x, width, torch.Generator(device=x.device).manual_seed(seed))

@@ -1,15 +1,20 @@
 """The labelled / unlabelled split of semi-supervised learning (ADGM section 3).
 
-A balanced labelled subset: n examples of every class, drawn with a seeded generator, so a run's labels are
-reproducible from its config; the remaining training examples are the unlabelled set.
+A balanced labelled subset: n examples of every class, chosen reproducibly from the config (data.labelled_choice):
+`random` draws them with a seeded generator (the paper's MNIST setting: "chosen randomly, but distributed evenly
+across classes"); `spread` takes, in every class, the example nearest to each centre of a seeded k-means with n
+centres, so the labels cover the class evenly (the half-moons: points along each moon, as the authors' hand-placed
+ends and middle). The remaining training examples are the unlabelled set.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
+from sklearn.cluster import KMeans
 
 from vaelab.data.errors import DataError
 
@@ -27,16 +32,44 @@ def check_labels(labels: np.ndarray | torch.Tensor, classes: int, what: str) -> 
                         f"set model.classes to the number of classes of the data set")
 
 
-def balanced_labelled_subset(labels: np.ndarray | torch.Tensor, per_class: int, classes: int,
-                             seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _random_choice(x: np.ndarray | None, candidates: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n of the candidate indices, uniformly without replacement."""
+    return rng.choice(candidates, n, replace=False)
+
+
+def _spread_choice(x: np.ndarray | None, candidates: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """The candidate nearest to each centre of a k-means with n centres on the candidates' inputs (distinct)."""
+    if x is None:
+        raise DataError("data.labelled_choice spread needs the inputs to place the labels; pass x")
+    points = np.asarray(x[candidates], dtype=np.float64)  # (M, D)
+    seed = int(rng.integers(2**31 - 1))
+    centres = KMeans(n, n_init=4, random_state=seed).fit(points).cluster_centers_  # (n, D)
+    distance = ((points[None, :, :] - centres[:, None, :]) ** 2).sum(-1)  # (n, M)
+    chosen: list[int] = []
+    for row in distance:  # nearest candidate not yet taken (two centres can share a nearest point)
+        order = np.argsort(row)
+        chosen.append(int(next(i for i in order if i not in chosen)))
+    return candidates[np.array(chosen)]
+
+
+Chooser = Callable[[np.ndarray | None, np.ndarray, int, np.random.Generator], np.ndarray]
+LABELLED_CHOICES: dict[str, Chooser] = {"random": _random_choice, "spread": _spread_choice}
+
+
+def balanced_labelled_subset(labels: np.ndarray | torch.Tensor, per_class: int, classes: int, seed: int,
+                             choice: str = "random", x: np.ndarray | torch.Tensor | None = None
+                             ) -> tuple[np.ndarray, np.ndarray]:
     """(labelled, unlabelled) sorted index arrays: `per_class` examples of every class, the rest unlabelled.
 
-    Raises DataError for labels outside 0..classes-1 or a class with fewer than per_class examples.
+    choice: a key of LABELLED_CHOICES (`spread` needs the inputs x, (N, D)). Raises DataError for labels outside
+    0..classes-1, a class with fewer than per_class examples, or an unknown choice.
     """
     labels = np.asarray(labels)
     check_labels(labels, classes, "training set")
     if per_class < 1:
         raise DataError(f"data.labelled_per_class must be >= 1 for a semi-supervised model, got {per_class}")
+    if choice not in LABELLED_CHOICES:
+        raise DataError(f"unknown data.labelled_choice '{choice}'; choose one of: {', '.join(LABELLED_CHOICES)}")
     counts = np.bincount(labels, minlength=classes)
     short = [c for c in range(classes) if counts[c] < per_class]
     if short:
@@ -44,7 +77,8 @@ def balanced_labelled_subset(labels: np.ndarray | torch.Tensor, per_class: int, 
         raise DataError(f"{per_class} labels per class requested but class {c} has only {counts[c]} training "
                         f"examples; lower data.labelled_per_class to at most {int(counts.min())}")
     rng = np.random.default_rng(seed)
-    chosen = np.concatenate([rng.choice(np.flatnonzero(labels == c), per_class, replace=False)
+    inputs = None if x is None else np.asarray(x)
+    chosen = np.concatenate([LABELLED_CHOICES[choice](inputs, np.flatnonzero(labels == c), per_class, rng)
                              for c in range(classes)])
     labelled = np.sort(chosen)
     unlabelled = np.setdiff1d(np.arange(len(labels)), labelled)
@@ -60,16 +94,18 @@ class LabelledSplit:
     x_unlabelled: torch.Tensor  # (N_u, D)
     labelled_index: np.ndarray  # (N_l,) positions in the training split
 
-    def record(self, per_class: int, seed: int) -> dict:
+    def record(self, per_class: int, seed: int, choice: str = "random") -> dict:
         """What the run folder keeps (labelled.json): enough to check which examples carried labels."""
-        return {"per_class": per_class, "seed": seed, "n_labelled": int(len(self.labelled_index)),
+        return {"per_class": per_class, "seed": seed, "choice": choice, "n_labelled": int(len(self.labelled_index)),
                 "n_unlabelled": int(self.x_unlabelled.shape[0]),
                 "index_in_training_split": self.labelled_index.tolist(),
                 "labels": self.y_labelled.tolist()}
 
 
-def split_labelled(x: torch.Tensor, y: torch.Tensor, per_class: int, classes: int, seed: int) -> LabelledSplit:
-    """Divide a training split (x (N, D), y (N,)) into a balanced labelled subset and the unlabelled rest."""
-    labelled, unlabelled = balanced_labelled_subset(y.numpy(), per_class, classes, seed)
+def split_labelled(x: torch.Tensor, y: torch.Tensor, per_class: int, classes: int, seed: int,
+                   choice: str = "random") -> LabelledSplit:
+    """Divide a training split (x (N, D), y (N,)) into a balanced labelled subset (chosen by `choice`, a key of
+    LABELLED_CHOICES) and the unlabelled rest."""
+    labelled, unlabelled = balanced_labelled_subset(y.numpy(), per_class, classes, seed, choice, x.numpy())
     li, ui = torch.from_numpy(labelled), torch.from_numpy(unlabelled)
     return LabelledSplit(x[li], y[li], x[ui], labelled)

@@ -1,8 +1,11 @@
 """The two half-moons of ADGM section 4.2: 1e4 training points and a separate 1e4-point test set.
 
 Top moon (cos t, sin t), bottom moon (1 - cos t, 1 - sin t - 0.5), t ~ U[0, pi], plus Gaussian noise of
-standard deviation 0.2 (the authors' loader used scikit-learn's make_moons with noise 0.2, and drew its test
-set with the training set's seed, i.e. the same points; here the test set has its own seed).
+standard deviation 0.1. The paper says only "with added Gaussian noise"; the authors' loader used scikit-learn's
+make_moons with noise 0.2, at which the moons overlap (k-nearest neighbours trained on all 1e4 labels err on
+2.9% of the test points), so the paper's "close to 0%" cannot be reached there. At 0.1 the classes are separable
+(k-NN with all labels: 0.06% test error, benchmarks/results/adgm_moons.md). The authors also drew their test set
+with the training set's seed, i.e. the same points; here the test set has its own seed.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from vaelab.data.errors import DataError
 
 MOONS_TRAIN = 10_000
 MOONS_TEST = 10_000
-MOONS_NOISE = 0.2
+MOONS_NOISE = 0.1  # see the module docstring
 TRAIN_SEED, TEST_SEED = 1234, 4321
 
 

@@ -3,7 +3,9 @@
 A file is: int32 magic (little-endian; 0x1E3D4C55 uint8, 0x1E3D4C54 int32, ...), int32 ndim, max(3, ndim)
 int32 dimensions, then the items. The -dat files hold (24300, 2, 96, 96) uint8 stereo pairs, the -cat files
 (24300,) int32 classes 0..4 (animal, human, plane, truck, car). Each image is averaged over 3x3 blocks to 32x32,
-the pair flattened to 2048 inputs, uniform noise in [0, 1) added (drawn once, seeded) and divided by 256.
+the pair flattened to 2048 inputs, uniform noise in [0, 1) added and divided by 256. The noise is not added here:
+the Dataset keeps pixels / 256 and noise_width = 1 / 256, and the training split gets fresh noise every epoch,
+validation and test once with fixed seeds (data.splits, train.semisupervised).
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ STEM = "smallnorb-5x46789x9x18x6x2x96x96"
 FILES = {split: (f"{STEM}-{split}-dat.mat", f"{STEM}-{split}-cat.mat") for split in ("training", "testing")}
 NORB_DTYPES = {0x1E3D4C55: np.dtype("u1"), 0x1E3D4C54: np.dtype("<i4"), 0x1E3D4C51: np.dtype("<f4"),
                0x1E3D4C53: np.dtype("<f8"), 0x1E3D4C56: np.dtype("<i2")}
-NOISE_SEED = 2016
 DOWNSAMPLE = 3  # 96 / 3 = 32
 
 
@@ -74,10 +75,10 @@ def load_norb(root: str | Path | None, download: bool) -> dict[str, Any]:
     """The fields of the `norb` Dataset: 2 x 32 x 32 inputs in [0, 1), 5 classes."""
     files = find_files("norb", root, [name for pair in FILES.values() for name in pair], SOURCE)
     out: dict[str, Any] = dict(num_classes=5, bounded=True)
-    for split, key, seed in (("training", "train", NOISE_SEED), ("testing", "test", NOISE_SEED + 1)):
+    for split, key in (("training", "train"), ("testing", "test")):
         pixels, labels = _read_split(files, split)
-        noise = np.random.default_rng(seed).random(pixels.shape, dtype=np.float32)
-        out[f"x_{key}"] = ((pixels + noise) / np.float32(256)).reshape(len(pixels), -1)
+        out[f"x_{key}"] = (pixels / np.float32(256)).reshape(len(pixels), -1)
         out[f"y_{key}"] = labels
         out["image_shape"] = tuple(pixels.shape[1:])  # (2, 32, 32) for the real files
+    out["noise_width"] = np.full(int(np.prod(out["image_shape"])), 1 / 256, dtype=np.float32)
     return out

@@ -10,12 +10,14 @@ import torch
 from vaelab.data.binarize import binarize_fixed
 from vaelab.data.checks import check_real_valued
 from vaelab.data.datasets import Dataset
+from vaelab.data.dequantize import add_uniform_noise_fixed
 from vaelab.data.errors import DataError
 
 # Offsets from the split seed for the one-off binarisation of the held-out sets, so validation and
 # test draws are independent of each other and of the permutation.
 VALIDATION_BINARIZE_OFFSET = 1
 TEST_BINARIZE_OFFSET = 2
+VALIDATION_NOISE_OFFSET, TEST_NOISE_OFFSET = 3, 4  # the same for the uniform noise of Dataset.noise_width
 
 
 def split_validation(n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -50,13 +52,15 @@ class Splits:
     num_classes: int
     binarize: bool
     input_mask: torch.Tensor | None = None  # (prod(image_shape),) bool: the inputs kept (see data.pixels)
+    noise_width: torch.Tensor | None = None  # (D,): train gets fresh U[0,1) * noise_width every epoch (val, test once)
 
 
 def make_splits(dataset: Dataset, validation: int, seed: int, binarize: bool) -> Splits:
     """Hold out `validation` training examples (never trained on) and package everything as tensors.
 
     The split uses split_validation(seed); if binarize, validation is binarised with seed + 1 and
-    test with seed + 2, once; train stays as grey levels.
+    test with seed + 2, once; train stays as grey levels. A data set with a noise_width (SVHN, NORB) has its
+    uniform noise added to validation (seed + 3) and test (seed + 4) once; train stays noise-free.
     """
     check_real_valued(dataset.x_train, f"{dataset.name} training set", dataset.bounded)
     check_real_valued(dataset.x_test, f"{dataset.name} test set", dataset.bounded)
@@ -67,6 +71,10 @@ def make_splits(dataset: Dataset, validation: int, seed: int, binarize: bool) ->
     if binarize:
         val = binarize_fixed(val, seed + VALIDATION_BINARIZE_OFFSET)
         test = binarize_fixed(test, seed + TEST_BINARIZE_OFFSET)
+    width = None if dataset.noise_width is None else torch.tensor(dataset.noise_width)
+    if width is not None:
+        val = add_uniform_noise_fixed(val, width, seed + VALIDATION_NOISE_OFFSET)
+        test = add_uniform_noise_fixed(test, width, seed + TEST_NOISE_OFFSET)
     return Splits(
         train=torch.from_numpy(dataset.x_train[train_idx]),
         train_labels=torch.from_numpy(dataset.y_train[train_idx]),
@@ -77,4 +85,5 @@ def make_splits(dataset: Dataset, validation: int, seed: int, binarize: bool) ->
         image_shape=tuple(dataset.image_shape),
         num_classes=dataset.num_classes,
         binarize=binarize,
+        noise_width=width,
     )

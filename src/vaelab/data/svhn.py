@@ -3,8 +3,10 @@
 Files: train_32x32.mat, test_32x32.mat and, for `svhn` (train + extra = 604,388 examples, the paper's
 setting), extra_32x32.mat; `svhn-train` leaves the extra set out (the paper's 29.82% variant). Each holds X of
 shape (32, 32, 3, N) uint8 and y of shape (N, 1) with digit 0 stored as 10. Inputs: uniform noise in [0, 1)
-added to the pixel values (drawn once, seeded), then divided by the training set's standard deviation of each
-colour channel; flattened channel-first to 3072 values.
+added to the pixel values, then divided by the training set's standard deviation of each
+colour channel; flattened channel-first to 3072 values. The noise is not added here: the Dataset keeps the
+pixels / std and the size of one grey level (noise_width = 1 / std of the channel), and the training split gets
+fresh noise every epoch, validation and test once with fixed seeds (data.splits, train.semisupervised).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from vaelab.data.errors import DataError
 from vaelab.data.files import find_files
 
 SOURCE = "http://ufldl.stanford.edu/housenumbers/"
-NOISE_SEED = 2016
 
 
 def read_svhn_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -54,12 +55,6 @@ def channel_std(pixels: np.ndarray, chunk: int = 10_000) -> np.ndarray:
     return np.sqrt(np.maximum(var, 0.0)).astype(np.float32).reshape(1, -1, 1, 1)
 
 
-def dequantise(pixels: np.ndarray, scale: np.ndarray, seed: int) -> np.ndarray:
-    """(pixels + U[0, 1)) / scale, float32, scale broadcasting over (N, C, H, W)."""
-    noise = np.random.default_rng(seed).random(pixels.shape, dtype=np.float32)
-    return (pixels.astype(np.float32) + noise) / scale
-
-
 def load_svhn(root: str | Path | None, download: bool, extra: bool = True) -> dict[str, Any]:
     """The fields of the `svhn` (extra=True) or `svhn-train` Dataset."""
     parts = ["train_32x32.mat", *(["extra_32x32.mat"] if extra else [])]
@@ -71,6 +66,7 @@ def load_svhn(root: str | Path | None, download: bool, extra: bool = True) -> di
     std = channel_std(x_train)
     if np.any(std == 0):
         raise DataError("svhn: a colour channel of the training images is constant; the files are damaged")
-    flat = lambda x, seed: dequantise(x, std, seed).reshape(len(x), -1)  # noqa: E731
-    return dict(x_train=flat(x_train, NOISE_SEED), y_train=y_train, x_test=flat(x_test, NOISE_SEED + 1),
-                y_test=y_test, image_shape=(3, 32, 32), num_classes=10, bounded=False)
+    flat = lambda x: (x.astype(np.float32) / std).reshape(len(x), -1)  # noqa: E731
+    width = np.broadcast_to(1.0 / std, (1, 3, 32, 32)).reshape(-1).astype(np.float32)  # (3072,)
+    return dict(x_train=flat(x_train), y_train=y_train, x_test=flat(x_test), y_test=y_test,
+                image_shape=(3, 32, 32), num_classes=10, bounded=False, noise_width=width)

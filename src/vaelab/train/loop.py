@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from vaelab.data import binarize_dynamic, dequantize_dynamic
+from vaelab.data import add_uniform_noise, binarize_dynamic, dequantize_dynamic
 from vaelab.objectives import Objective, elbo, linear_warmup
 from vaelab.train.distributed import Group, all_true, average_record, barrier, current_group, gather_rng, shard
 from vaelab.train.checkpoint import clean_stale_temporaries, load_checkpoint, save_atomic
@@ -93,6 +93,7 @@ class TrainData:
     val: Tensor  # (M, D): ready to use (binarised once when binarize)
     binarize: bool
     dequantize_levels: int = 0  # grey levels of the stored data: fresh uniform noise every epoch (0: off)
+    noise_width: Tensor | None = None  # (D,) SVHN / NORB: fresh U[0,1) * noise_width every epoch (None: off)
 
     def steps_per_epoch(self, s: TrainSettings) -> int:
         return -(-self.train.shape[0] // s.batch_size)
@@ -103,6 +104,8 @@ class TrainData:
         x = binarize_dynamic(self.train, gen) if self.binarize else self.train
         if self.dequantize_levels:
             x = dequantize_dynamic(x, self.dequantize_levels, gen)
+        if self.noise_width is not None:
+            x = add_uniform_noise(x, self.noise_width, gen)
         return train_epoch(model, opt, x, s, beta, gen, bar, guard, hooks).summary()
 
     def validate(self, model: nn.Module) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 An epoch is one pass over the unlabelled examples in a random order; each batch adds `labelled_batch`
 labelled examples drawn from a stream of random permutations of the labelled set (with 100 labels and 100 per
 batch, as on MNIST, every batch holds all of them). Both sets are re-binarised every epoch when the run
-binarises. All randomness comes from fit()'s data generator, so a resumed run repeats the uninterrupted one.
+binarises, and get fresh uniform noise in every batch when the data set has a noise width (SVHN, NORB). All randomness comes from fit()'s data generator, so a resumed run repeats the uninterrupted one.
 The validation record holds the classification error (q(y|a,x) averaged over samples of a) and -U(x).
 """
 
@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from vaelab.data import LabelledSplit, binarize_dynamic
+from vaelab.data import LabelledSplit, add_uniform_noise, binarize_dynamic
 from vaelab.models.semisupervised import class_probabilities
 from vaelab.objectives.semisupervised import (SemiSupervisedObjective, classification_weight,
                                               semi_supervised_objective, unlabelled_bound)
@@ -70,6 +70,11 @@ class SemiSupervisedData:
     beta: float  # the constant of alpha = beta (N_l + N_u) / N_l
     labelled_batch: int  # labelled examples per batch (0: half the batch)
     classify_samples: int = 10  # samples of a averaged for the validation error
+    noise_width: Tensor | None = None  # (D,): U[0,1) * noise_width added afresh to every training batch
+
+    def _noisy(self, x: Tensor, gen: torch.Generator) -> Tensor:
+        """x with fresh uniform dequantisation noise (SVHN, NORB), else x itself; per batch, to spare memory."""
+        return x if self.noise_width is None else add_uniform_noise(x, self.noise_width, gen)
 
     @property
     def alpha(self) -> float:
@@ -111,8 +116,8 @@ class SemiSupervisedData:
                 continue
             idx_u, idx_l = shard(idx_u, guard.group), shard(idx_l, guard.group)  # this process's part
             y = sp.y_labelled[idx_l]
-            obj = guarded(lambda: semi_supervised_objective(model, x_l[idx_l], y, x_u[idx_u], alpha, beta,
-                                                            s.eq_samples))
+            xb_l, xb_u = self._noisy(x_l[idx_l], gen), self._noisy(x_u[idx_u], gen)
+            obj = guarded(lambda: semi_supervised_objective(model, xb_l, y, xb_u, alpha, beta, s.eq_samples))
             norm = guard.step(model, opt, None if obj is None else obj.loss)
             if norm is None:
                 stats.skipped += 1
