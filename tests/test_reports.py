@@ -8,10 +8,13 @@ from pathlib import Path
 
 import matplotlib.image
 import pytest
+import torch
 import yaml
 
 from browser import find_chromium, inspect_page
 from vaelab.cli import main
+from vaelab.evaluation import class_rows
+from vaelab.models import MODELS
 from vaelab.reports import FIGURE_DIR, REPORT_FILE, report_run
 from vaelab.runs import RunError, evaluate_run, train_run
 
@@ -138,3 +141,35 @@ def test_report_errors_are_one_line(tmp_path, capsys):
     assert "eval.json is not valid JSON" in capsys.readouterr().err
     with pytest.raises(RunError, match="--points"):
         report_run(run_dir, n_points=1)
+
+
+def test_report_draws_class_conditional_samples_of_a_semi_supervised_run(tmp_path, capsys):
+    """M2 / ADGM / SDGM: one row per class from noise (ADGM Fig. 3b) and analogies (Fig. 3a), no warning."""
+    folder = tmp_path / "ssl"
+    folder.mkdir()
+    config = {"data": {"name": "digits", "validation": 50, "labelled_per_class": 2, "drop_std": 0.1},
+              "model": {"family": "adgm", "classes": 10, "latent": 4, "auxiliary": 4, "hidden": [16]},
+              "train": {"epochs": 1, "batch_size": 200, "progress": False, "threads": 1},
+              "eval": {"classify_samples": 1}}
+    (folder / "c.yaml").write_text(yaml.safe_dump(config))
+    run_dir = folder / "run"
+    train_run(str(folder / "c.yaml"), run_dir)
+    page = report_run(run_dir, n_points=100, n_images=30, progress=False).read_text()
+    assert "could not be drawn" not in page and "could not be drawn" not in capsys.readouterr().err
+    assert "<h2>Class-conditional samples</h2>" in page and "one row per class" in page
+    samples = matplotlib.image.imread(run_dir / FIGURE_DIR / "samples.png")
+    analogy = matplotlib.image.imread(run_dir / FIGURE_DIR / "analogies.png")
+    s = samples.shape[1] // 28  # 3 columns of 8x8 digits with 1-pixel borders: 28 pixels before scaling
+    assert samples.shape[:2] == (91 * s, 28 * s) and samples[..., :3].std() > 0.01  # ten rows, one per class
+    a = analogy.shape[1] // 100  # 3 test inputs, each then 10 classes: 11 columns
+    assert analogy.shape[:2] == (28 * a, 100 * a)
+
+
+def test_class_rows_share_one_z_per_column():
+    model = MODELS["adgm"](6, MODELS["adgm"].Params(classes=3, latent=2, auxiliary=2, hidden=(8,)))
+    torch.manual_seed(4)
+    rows = class_rows(model, 5)
+    torch.manual_seed(4)
+    z = torch.randn(5, 2)
+    for c in range(3):
+        assert torch.allclose(rows[5 * c: 5 * c + 5], model.decode(z, torch.full((5,), c)).mean)

@@ -25,12 +25,13 @@ from torch.distributions import Independent
 from tqdm.auto import tqdm
 
 from vaelab.config import Config
-from vaelab.data import Splits
-from vaelab.evaluation import sample_latents, save_grid
+from vaelab.data import Splits, restore_inputs
+from vaelab.evaluation import analogies, class_rows, sample_latents, save_grid
 from vaelab.evaluation import figures
 from vaelab.evaluation.comparison import RunSummary, comparison_table, config_value, to_markdown, write_csv
 from vaelab.evaluation.references import REFERENCE_METRICS, paper_references
 from vaelab.evaluation.report import Image, Section, Table, render_html
+from vaelab.models import takes_labels
 from vaelab.runs import CONFIG_FILE, EVAL_FILE, RunError, load_run
 from vaelab.train import read_metrics
 
@@ -192,10 +193,13 @@ def _latent_space(ctx: ReportContext) -> list[Section]:
 
 
 def _grid(images: torch.Tensor, ctx: ReportContext, name: str, ncol: int) -> Path:
-    """A PNG grid about GRID_WIDTH pixels wide whatever the image size (8x8 digits and 28x28 MNIST alike)."""
+    """A PNG grid about GRID_WIDTH pixels wide whatever the image size (8x8 digits and 28x28 MNIST alike).
+
+    Inputs dropped by data.drop_std (ADGM MNIST: 444 of 784 kept) are put back as 0 first."""
     shape = ctx.splits.image_shape
     scale = max(1, GRID_WIDTH // (ncol * (shape[-1] + 1)))
-    return save_grid(images.detach().reshape(-1, *shape).cpu().numpy(), ctx.figure(name), ncol, scale)
+    images = restore_inputs(images.detach(), ctx.splits.input_mask)
+    return save_grid(images.reshape(-1, *shape).cpu().numpy(), ctx.figure(name), ncol, scale)
 
 
 def _decoder_scale(px: torch.distributions.Distribution) -> torch.Tensor | None:
@@ -205,7 +209,32 @@ def _decoder_scale(px: torch.distributions.Distribution) -> torch.Tensor | None:
 
 
 @torch.no_grad()
+def _class_pictures(ctx: ReportContext) -> list[Section]:
+    """A model with a label site (M2, ADGM, SDGM): ADGM Fig. 3b from noise, one row per class, and Fig. 3a."""
+    if len(ctx.splits.image_shape) < 2:
+        return [Section("Class-conditional samples", notes=[
+            f"The examples are points of shape {ctx.splits.image_shape}, not images; see the decision boundary "
+            "of `vaelab moons` instead."])]
+    torch.manual_seed(0)
+    classes = ctx.model.params.classes
+    per_class = max(1, min(ctx.n_images // classes, 10))
+    section = Section("Class-conditional samples", [
+        f"Means of p(x | y, z) from noise, one row per class y = 0..{classes - 1}; every column shares one z drawn "
+        "from the prior, so along a column only the class changes (ADGM Fig. 3b). Then test inputs, each followed "
+        "by p(x | y_j, z) for every class j with z inferred from the input and its label (Fig. 3a)."])
+    section.images.append(Image(_grid(class_rows(ctx.model, per_class), ctx, "samples.png", per_class),
+                                "One row per class, from noise"))
+    rows = max(1, min(per_class, ctx.splits.test.shape[0]))
+    pairs = analogies(ctx.model, ctx.splits.test[:rows], ctx.splits.test_labels[:rows])
+    section.images.append(Image(_grid(pairs, ctx, "analogies.png", classes + 1),
+                                "A test input (first column), then the same z with every class"))
+    return [section]
+
+
+@torch.no_grad()
 def _pictures(ctx: ReportContext) -> list[Section]:
+    if takes_labels(ctx.model):
+        return _class_pictures(ctx)
     torch.manual_seed(0)
     n, ncol = ctx.n_images, int(np.ceil(np.sqrt(ctx.n_images)))
     section = Section("Samples and reconstructions", [

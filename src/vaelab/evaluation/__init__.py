@@ -1,6 +1,6 @@
 """Evaluation: importance-sampled log-likelihood, latent diagnostics, batch-norm statistics, image grids."""
 
-from vaelab.evaluation.analogies import analogies, samples_per_class
+from vaelab.evaluation.analogies import analogies, class_rows, samples_per_class
 from vaelab.evaluation.batchnorm import has_batchnorm, recompute_batchnorm
 from vaelab.evaluation.classification import confusion_matrix, semi_supervised_metrics
 from vaelab.evaluation.diagnostics import (BoundSummary, active_units, sample_latents, standard_error,
@@ -11,6 +11,7 @@ from vaelab.evaluation.settings import EvalSettings
 
 __all__ = [
     "analogies",
+    "class_rows",
     "samples_per_class",
     "confusion_matrix",
     "semi_supervised_metrics",

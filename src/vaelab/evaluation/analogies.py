@@ -26,3 +26,14 @@ def samples_per_class(model: nn.Module, per_class: int) -> Tensor:
     classes = model.params.classes
     y = torch.arange(classes).repeat(per_class)
     return model.generate(y.shape[0], y).mean
+
+
+@torch.no_grad()
+def class_rows(model: nn.Module, per_class: int) -> Tensor:
+    """Fig. 3b as rows: row c holds per_class samples p(x | y = c, z) from noise, one z per column shared by
+    every row (so a column keeps the style and changes the class). Returns (C * per_class, D), row-major."""
+    classes = model.params.classes
+    like = next(model.parameters())
+    z = torch.randn(per_class, model.params.latent, dtype=like.dtype, device=like.device)  # (per_class, D_z)
+    y = torch.arange(classes, device=like.device).repeat_interleave(per_class)  # 0 0 .. 1 1 ..
+    return model.decode(z.repeat(classes, 1), y).mean
