@@ -17,8 +17,9 @@ import torch
 from torch import nn
 
 from vaelab.config import Config, ConfigError, config_from_dict, config_to_dict, dump_config, load_config
-from vaelab.data import (DataError, Splits, add_uniform_noise_fixed, binarize_fixed, check_labels, dequantize_fixed, drop_inputs, grey_levels,
-                         load_dataset, make_splits, restore_inputs, select_inputs, split_labelled)
+from vaelab.data import (DataError, Splits, add_uniform_noise_fixed, binarize_fixed, check_labels, dequantize_fixed,
+                         drop_inputs, grey_levels, load_dataset, make_splits, restore_inputs, select_inputs,
+                         split_labelled)
 from vaelab.evaluation import (active_units, analogies, has_batchnorm, log_likelihood, recompute_batchnorm,
                                samples_per_class, save_grid, semi_supervised_metrics, standard_error,
                                summarise_bounds)
@@ -129,8 +130,8 @@ def _semi_supervised_task(config: Config, splits: Splits, run_dir: Path) -> Semi
         raise ConfigError(f"model.classes is {p.classes} but {d.name} has {splits.num_classes} classes; "
                           f"set model.classes: {splits.num_classes}")
     if d.dequantize:
-        raise ConfigError("data.dequantize is not available for the semi-supervised families; SVHN and NORB "
-                          "get their uniform noise anew every epoch without it: remove data.dequantize")
+        raise ConfigError("data.dequantize is not available for the semi-supervised families (SVHN and NORB add "
+                          "their own uniform noise anew every epoch); remove data.dequantize")
     if t.iw_samples != 1:
         raise ConfigError("train.iw_samples > 1 is not available for the semi-supervised families; "
                           "use train.eq_samples for more samples of a and z")
@@ -140,7 +141,8 @@ def _semi_supervised_task(config: Config, splits: Splits, run_dir: Path) -> Semi
     if (t.labelled_batch or t.batch_size // 2) < 1:
         raise ConfigError("train.batch_size must be at least 2 for a semi-supervised family (labelled + unlabelled)")
     if current_group().main:  # one writer in a data-parallel run
-        _write_text_atomic(run_dir / LABELLED_FILE, json.dumps(split.record(d.labelled_per_class, t.seed, d.labelled_choice)))
+        record = split.record(d.labelled_per_class, t.seed, d.labelled_choice)
+        _write_text_atomic(run_dir / LABELLED_FILE, json.dumps(record))
     return SemiSupervisedData(split, splits.val, splits.val_labels, splits.binarize, t.classification_weight,
                               t.labelled_batch, config.eval.classify_samples, splits.noise_width)
 

@@ -38,6 +38,23 @@ def test_labelled_split_and_its_record():
     assert rec["n_labelled"] == 6 and rec["labels"] == split.y_labelled.tolist()
 
 
+def test_spread_choice_places_the_labels_along_each_moon():
+    x, y = two_moons(2000, 0.0, seed=1)
+    lab, unl = balanced_labelled_subset(y, 3, 2, seed=0, choice="spread", x=x)
+    assert np.bincount(y[lab], minlength=2).tolist() == [3, 3] and len(lab) + len(unl) == 2000
+    top = x[lab][y[lab] == 0]
+    angles = np.sort(np.arctan2(top[:, 1], top[:, 0]))  # position t along the top moon, 0..pi
+    assert np.allclose(angles, [np.pi / 6, np.pi / 2, 5 * np.pi / 6], atol=0.25)  # k-means thirds of the arc
+    again, _ = balanced_labelled_subset(y, 3, 2, seed=0, choice="spread", x=x)
+    assert np.array_equal(lab, again)
+    split = split_labelled(torch.from_numpy(x), torch.from_numpy(y), 3, 2, seed=0, choice="spread")
+    assert np.array_equal(split.labelled_index, lab) and split.record(3, 0, "spread")["choice"] == "spread"
+    with pytest.raises(DataError, match="choose one of: random, spread"):
+        balanced_labelled_subset(y, 3, 2, seed=0, choice="nearest")
+    with pytest.raises(DataError, match="needs the inputs"):
+        balanced_labelled_subset(y, 3, 2, seed=0, choice="spread")
+
+
 @pytest.mark.parametrize("labels, per_class, message", [
     (np.array([0, 1, 2, 5]), 1, "labels span 0..5 but the model has 3 classes"),
     (np.array([0, -1, 2]), 1, "labels span -1..2"),
@@ -80,10 +97,17 @@ def test_two_moons_follow_the_papers_generator():
     assert np.allclose(np.hypot(top[:, 0], top[:, 1]), 1, atol=1e-5) and np.all(top[:, 1] >= -1e-6)
     assert np.allclose(np.hypot(1 - bottom[:, 0], 0.5 - bottom[:, 1]), 1, atol=1e-5)
     moons = load_dataset("moons")
+    assert 0.09 < _radial_noise(moons.x_train, moons.y_train).std() < 0.11  # noise 0.1
     assert moons.x_train.shape == (10000, 2) and moons.x_test.shape == (10000, 2) and not moons.bounded
     assert not np.allclose(moons.x_train[:100], moons.x_test[:100])  # a separate test set
     with pytest.raises(DataError, match="unset data.root"):
         load_dataset("moons", root="/tmp")
+
+
+def _radial_noise(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Distance of each point from its moon's unit circle (the radial part of the Gaussian noise)."""
+    centre = np.where(y[:, None] == 0, [0.0, 0.0], [1.0, 0.5])
+    return np.linalg.norm(x - centre, axis=1) - 1.0
 
 
 def _write_svhn(folder: Path, n: dict[str, int]) -> dict[str, np.ndarray]:
