@@ -85,7 +85,8 @@ def plot_learning_curves(records: Records, path: str | Path) -> Path:
             total = sum(v for _, v in kl.values())
             ax_terms.plot(next(iter(kl.values()))[0], total, style, color="C3", label=f"KL total, {split}")
     ax_terms.set(title="The two terms of -L_1", xlabel="epoch", ylabel="nats per example", yscale="log")
-    ax_terms.legend(fontsize="small")
+    if ax_terms.get_legend_handles_labels()[0]:  # semi-supervised runs record no reconstruction / KL terms
+        ax_terms.legend(fontsize="small")
     return _save(fig, path)
 
 
