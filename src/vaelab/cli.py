@@ -8,13 +8,14 @@ import argparse
 import sys
 
 from vaelab.config import ConfigError
+from vaelab.execution import ExecutionError
 from vaelab.data import DataError
 from vaelab.evaluation.inception import InceptionError
 from vaelab.generation import GenerationError
 from vaelab.train import CheckpointError, TrainingError
 from vaelab.train.distributed import DistributedError, current_group, init_from_environment
 
-USER_ERRORS = (ConfigError, DataError, CheckpointError, TrainingError, GenerationError, InceptionError,
+USER_ERRORS = (ExecutionError, ConfigError, DataError, CheckpointError, TrainingError, GenerationError, InceptionError,
                DistributedError)
 
 

@@ -19,6 +19,7 @@ from torch import nn
 from vaelab.config import Config, ConfigError, config_from_dict, config_to_dict, dump_config, load_config
 from vaelab.data import (DataError, Splits, binarize_fixed, check_labels, dequantize_fixed, drop_inputs, grey_levels,
                          load_dataset, make_splits, restore_inputs, select_inputs, split_labelled)
+from vaelab.execution import Execution
 from vaelab.evaluation import (active_units, analogies, has_batchnorm, log_likelihood, recompute_batchnorm,
                                samples_per_class, save_grid, semi_supervised_metrics, standard_error,
                                summarise_bounds)
@@ -33,7 +34,8 @@ from vaelab.train.semisupervised import SemiSupervisedData
 CONFIG_FILE, EVAL_FILE, LABELLED_FILE = "config.yaml", "eval.json", "labelled.json"
 DEQUANTIZE_VAL_OFFSET, DEQUANTIZE_TEST_OFFSET = 11, 12
 TRAIN_EVAL_SEED, TRAIN_BN_SEED, CLASSIFY_SEED = 12345, 12346, 12347  # fixed binarisations
-RESUMABLE_OVERRIDES = {"train.epochs", "train.progress", "train.threads"}
+RESUMABLE_OVERRIDES = {"train.epochs", "train.progress", "train.threads", "train.device", "train.precision",
+                       "train.compile", "train.check_distributions"}
 
 
 class RunError(ValueError):
@@ -284,7 +286,11 @@ def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | Non
                   "seconds": time.time() - start}
         return _write_eval(run_dir, split, k, result)
     summary = summarise_bounds(model, x, s.batch_size)
-    ll = log_likelihood(model, x, k, s.batch_size, s.sample_chunk, progress=progress)
+    ex = Execution.from_settings(s)  # the L_K pass, the costly part, runs on eval.device
+    try:
+        ll = log_likelihood(model.to(ex.device), x, k, s.batch_size, s.sample_chunk, progress, ex)
+    finally:
+        model.cpu()
     dim = x.shape[1]
     result = {
         "split": split, "n": int(x.shape[0]), "iw_samples": k, "checkpoint": checkpoint, "epoch": state["epoch"],
