@@ -15,18 +15,15 @@ Peak resident memory is measured in separate processes (`memory` sub-command, al
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import matmul_peak_gflops, write_results  # noqa: E402
+from common import flops, interleaved_seconds, matmul_ceiling, matmul_peak_gflops, write_results  # noqa: E402
 
 from vaelab.config import load_config  # noqa: E402
 from vaelab.evaluation import log_likelihood  # noqa: E402
@@ -52,12 +49,6 @@ EVAL_VARIANTS = {
 }
 
 
-def _flops(fn) -> int:
-    with FlopCounterMode(display=False) as counter:
-        fn()
-    return counter.get_total_flops()
-
-
 class _TrainStep:
     """One variant's model, optimiser and step, as fit() runs it."""
 
@@ -76,47 +67,6 @@ class _TrainStep:
             self.guard.step(self.model, self.opt, obj.loss)
 
 
-class _Matmuls(TorchDispatchMode):
-    """Records the operands' shapes of every matrix product."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.shapes: list[tuple[tuple[int, int], tuple[int, int]]] = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        name = str(func)
-        if name.startswith(("aten.mm", "aten.addmm")):
-            a, b = (args[1], args[2]) if name.startswith("aten.addmm") else (args[0], args[1])
-            self.shapes.append((tuple(a.shape), tuple(b.shape)))
-        return func(*args, **(kwargs or {}))
-
-
-def matmul_ceiling(step: _TrainStep, repeats: int = 30) -> float:
-    """Seconds per step of the step's matrix products alone, replayed back to back."""
-    with _Matmuls() as rec:
-        step()
-    mats = [(torch.randn(*a), torch.randn(*b)) for a, b in rec.shapes]
-    for a, b in mats:
-        a @ b
-    start = time.perf_counter()
-    for _ in range(repeats):
-        for a, b in mats:
-            a @ b
-    return (time.perf_counter() - start) / repeats
-
-
-def _interleaved(fns: dict, rounds: int, calls: int) -> dict[str, float]:
-    """Median over rounds of seconds per call, the variants taking turns within each round."""
-    times = {name: [] for name in fns}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            for _ in range(calls):
-                fn()
-            times[name].append((time.perf_counter() - start) / calls)
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
 def train_speed(family: str, rounds: int, steps: int) -> dict:
     variants = {name: _TrainStep(family, v) for name, v in TRAIN_VARIANTS.items()}
     compile_s = {}
@@ -125,11 +75,12 @@ def train_speed(family: str, rounds: int, steps: int) -> dict:
         for _ in range(3):
             step()
         compile_s[name] = time.perf_counter() - start
-    flops = _flops(next(iter(variants.values())))
-    seconds = _interleaved(variants, rounds, steps)
+    step_flops = flops(next(iter(variants.values())))
+    seconds = interleaved_seconds(variants, rounds, steps)
     ceiling = matmul_ceiling(next(iter(variants.values())))
-    return {"flops_per_step": flops, "matmul_only_seconds": ceiling, "warmup_seconds": compile_s,
-            "variants": {name: {"ms_per_step": dt * 1e3, "samples_per_s": 256 / dt, "gflops_per_s": flops / dt / 1e9}
+    return {"flops_per_step": step_flops, "matmul_only_seconds": ceiling, "warmup_seconds": compile_s,
+            "variants": {name: {"ms_per_step": dt * 1e3, "samples_per_s": 256 / dt,
+                                "gflops_per_s": step_flops / dt / 1e9}
                          for name, dt in seconds.items()}}
 
 
@@ -146,11 +97,11 @@ def eval_speed(rounds: int, n: int, chunk: int) -> dict:
         start = time.perf_counter()
         fn()
         warm[name] = time.perf_counter() - start
-    flops = _flops(lambda: log_likelihood(model, x, k=chunk, batch_size=n, sample_chunk=chunk))
-    seconds = _interleaved(runs, rounds, 2)
+    chunk_flops = flops(lambda: log_likelihood(model, x, k=chunk, batch_size=n, sample_chunk=chunk))
+    seconds = interleaved_seconds(runs, rounds, 2)
     rows = n * chunk
-    return {"flops_per_chunk": flops, "rows_per_chunk": rows, "warmup_seconds": warm,
-            "variants": {name: {"importance_samples_per_s": rows / dt, "gflops_per_s": flops / dt / 1e9,
+    return {"flops_per_chunk": chunk_flops, "rows_per_chunk": rows, "warmup_seconds": warm,
+            "variants": {name: {"importance_samples_per_s": rows / dt, "gflops_per_s": chunk_flops / dt / 1e9,
                                 "projected_minutes_10k_test_L5000": dt / rows * 10000 * 5000 / 60}
                          for name, dt in seconds.items()}}
 
