@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--split", default="test", choices=["test", "val", "train"])
     e.add_argument("--checkpoint", default="best", choices=["best", "last"])
     e.add_argument("--limit", type=int, help="evaluate only the first N examples of the split")
+    e.add_argument("--set", action="append", default=[], metavar="eval.KEY=VALUE",
+                   help="an eval setting for this evaluation only, e.g. eval.compile=true")
     e.add_argument("--sample-quality", action="store_true",
                    help="Fréchet distances (fd_classifier) of prior and aggregate-posterior samples to the test set")
     e.add_argument("--inception-weights", metavar="FILE",
@@ -115,7 +117,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     if args.inception_weights and not args.sample_quality:
         raise ConfigError("--inception-weights goes with --sample-quality")
     r = evaluate_run(args.run_dir, args.split, args.iw_samples, args.checkpoint, args.limit,
-                     quality=args.sample_quality, inception=args.inception_weights)
+                     quality=args.sample_quality, inception=args.inception_weights, overrides=args.set)
     print(f"run folder: {args.run_dir}  ({r['split']}, n={r['n']}, {r['checkpoint']} checkpoint, epoch {r['epoch']})")
     if "error" in r:
         print(f"classification error {100 * r['error']:.2f}% ± {100 * r['error_se']:.2f}%  (confusion matrix in eval.json)")

@@ -206,8 +206,11 @@ def _train_config(config_path: str | None, run_dir: Path, overrides: list[str], 
     return config
 
 
-def load_run(run_dir: str | Path, checkpoint: str = "best") -> tuple[Config, nn.Module, Splits, dict]:
+def load_run(run_dir: str | Path, checkpoint: str = "best", eval_overrides: list[str] = ()
+             ) -> tuple[Config, nn.Module, Splits, dict]:
     """Rebuild a run's config, data splits and model with the weights of its best or last checkpoint.
+
+    eval_overrides: `eval.KEY=VALUE` settings for this evaluation only (the run's config file is unchanged).
 
     The model is returned in eval mode, its batch-norm statistics recomputed over the training data
     (binarised once with a fixed seed), as the original LVAE code did before every evaluation (DESIGN.md §4).
@@ -218,6 +221,11 @@ def load_run(run_dir: str | Path, checkpoint: str = "best") -> tuple[Config, nn.
     if checkpoint not in ("best", "last"):
         raise RunError(f"--checkpoint must be best or last, got {checkpoint!r}")
     config = _resume_config(run_dir, [])
+    bad = [o for o in eval_overrides if not o.partition("=")[0].strip().startswith("eval.")]
+    if bad:
+        raise RunError(f"--set {bad[0]}: evaluation may change eval.* settings only")
+    if eval_overrides:
+        config = load_config(run_dir / CONFIG_FILE, list(eval_overrides))
     splits = prepare_data(config)
     model = build_model(config, splits.train.shape[1])
     path = run_dir / (BEST if checkpoint == "best" else LAST)
@@ -270,11 +278,12 @@ def _generation_report(run_dir: Path, config: Config, model: nn.Module, splits: 
 
 def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | None = None,
                  checkpoint: str = "best", limit: int | None = None, progress: bool = True,
-                 quality: bool = False, inception: str | None = None) -> dict[str, Any]:
+                 quality: bool = False, inception: str | None = None, overrides: list[str] = ()) -> dict[str, Any]:
     """`vaelab evaluate`: ELBO, L_K, KL per layer, active units of one split, KL(aggregate posterior || prior)
-    and, with quality, Fréchet distances of prior and aggregate samples; written to eval.json."""
+    and, with quality, Fréchet distances of prior and aggregate samples; written to eval.json.
+    overrides: eval.* settings for this evaluation (e.g. eval.compile=true)."""
     run_dir = Path(run_dir)
-    config, model, splits, state = load_run(run_dir, checkpoint)
+    config, model, splits, state = load_run(run_dir, checkpoint, overrides)
     s = config.eval
     k = iw_samples or s.iw_samples
     x = _split_tensor(splits, config, split)[: limit or None]
