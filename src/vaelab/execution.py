@@ -102,6 +102,12 @@ class Execution:
         """From TrainSettings or EvalSettings (fields device, precision, compile, check_distributions)."""
         return cls.create(s.device, s.precision, s.compile, getattr(s, "fused_adam", True), s.check_distributions)
 
+    def on_rank(self, rank: int, world: int) -> Execution:
+        """With several processes on GPUs, process r takes GPU r (of this machine's GPUs) unless one was named."""
+        if self.device.type == "cuda" and self.device.index is None and world > 1:
+            self.device = torch.device("cuda", rank % torch.cuda.device_count())
+        return self
+
     def objective(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """fn itself, or its torch.compile'd version (compiled once, on first use)."""
         if not self.compile:

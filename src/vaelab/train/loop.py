@@ -253,7 +253,7 @@ def fit(model: nn.Module, data: Task, s: TrainSettings, run_dir: str | Path, res
         torch.set_num_threads(s.threads)
     elif group.world > 1:  # share the cores between the processes
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // group.world))
-    ex = Execution.from_settings(s)
+    ex = Execution.from_settings(s).on_rank(group.rank, group.world)
     model.to(ex.device)
     net = nn.parallel.DistributedDataParallel(model) if group.world > 1 else model  # averages gradients
     opt = ex.optimizer(model.parameters(), s.lr)
