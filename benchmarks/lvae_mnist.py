@@ -123,7 +123,7 @@ per chunk), {' '.join(sets)}, {torch.get_num_threads()} thread(s), nothing else 
 | test L_{r['iw_samples']} (all {r['n']:,} images) | {r['log_likelihood']:.2f} ± {r['log_likelihood_se']:.2f} nats |
 | test L_1 (ELBO) | {r['elbo']:.2f} ± {r['elbo_se']:.2f} nats |
 | paper, 2000 epochs: L_1 / L_5000 | {p1} / {pk} ({what}) |
-| wall time of `evaluate` (batch-norm statistics, L_1 pass, L_{r['iw_samples']}) | {r['seconds'] / 60:.1f} min |
+| wall time of the L_1 pass and L_{r['iw_samples']} (after loading and batch-norm statistics) | {r['seconds'] / 60:.1f} min |
 | peak resident memory of the process | {rss:.0f} MiB |
 """
     print(write_results("lvae_mnist_full_test", figures, md).read_text())
