@@ -10,7 +10,11 @@ import sys
 import time
 from pathlib import Path
 
+import statistics
+
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import FlopCounterMode
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -58,3 +62,52 @@ def matmul_peak_gflops(n: int = 1024, seconds: float = 3.0) -> float:
         a @ b
         count += 1
     return 2 * n ** 3 * count / (time.perf_counter() - start) / 1e9
+
+
+def flops(fn) -> int:
+    """Matrix-product FLOPs of one call of fn (torch.utils.flop_counter)."""
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+class _Matmuls(TorchDispatchMode):
+    """Records the operands' shapes of every matrix product."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shapes: list[tuple[tuple[int, int], tuple[int, int]]] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = str(func)
+        if name.startswith(("aten.mm", "aten.addmm")):
+            a, b = (args[1], args[2]) if name.startswith("aten.addmm") else (args[0], args[1])
+            self.shapes.append((tuple(a.shape), tuple(b.shape)))
+        return func(*args, **(kwargs or {}))
+
+
+def matmul_ceiling(step, repeats: int = 30) -> float:
+    """Seconds per step of the step's matrix products alone, replayed back to back."""
+    with _Matmuls() as rec:
+        step()
+    mats = [(torch.randn(*a), torch.randn(*b)) for a, b in rec.shapes]
+    for a, b in mats:
+        a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        for a, b in mats:
+            a @ b
+    return (time.perf_counter() - start) / repeats
+
+
+def interleaved_seconds(fns: dict, rounds: int, calls: int) -> dict[str, float]:
+    """Median over rounds of seconds per call, the variants taking turns within each round (a change of machine
+    load hits all of them alike)."""
+    times = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            times[name].append((time.perf_counter() - start) / calls)
+    return {name: statistics.median(t) for name, t in times.items()}

@@ -1,110 +1,194 @@
 """Speed of the 5-layer Ladder VAE (and VAE) on this machine, as a fraction of its own float32 matmul peak.
 
-    python benchmarks/speed.py [--threads N] [--steps 30]
+    python benchmarks/speed.py [--threads N] [--rounds 5] [--steps 10]
 
-Measures, in one run: the matmul peak (1024x1024 float32 matmuls), training samples/s at batch 256 (forward,
-backward, Adam), and L_5000 evaluation throughput (importance samples/s, chunked as `vaelab evaluate` does).
-FLOPs are counted by torch.utils.flop_counter on the real computation, so the fraction of peak is
-achieved FLOP/s divided by the matmul peak. Also records peak resident memory (ru_maxrss) of each phase.
+Measures, in one run: the matmul peak (1024x1024 float32 matmuls); the training step at batch 256 (the
+objective, StepGuard's backward/clip/step, Adam) and L_5000 evaluation throughput (chunked as `vaelab
+evaluate` does), each under the execution settings of vaelab/execution.py as they were added, one after the
+other (before/after in the same run). Variants are timed in interleaved rounds and the median round is
+kept, so a change of machine load hits all of them alike. FLOPs are counted by torch.utils.flop_counter
+(matrix products only), so "fraction of peak" is matmul FLOP/s achieved divided by the matmul peak. For
+scale, the same matrix products replayed back to back without anything else give the ceiling of a step.
+Peak resident memory is measured in separate processes (`memory` sub-command, also run by default).
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import matmul_peak_gflops, write_results  # noqa: E402
+from common import flops, interleaved_seconds, matmul_ceiling, matmul_peak_gflops, write_results  # noqa: E402
 
 from vaelab.config import load_config  # noqa: E402
 from vaelab.evaluation import log_likelihood  # noqa: E402
+from vaelab.execution import Execution  # noqa: E402
 from vaelab.objectives import elbo  # noqa: E402
 from vaelab.runs import build_model  # noqa: E402
+from vaelab.train import TrainSettings  # noqa: E402
+from vaelab.train.loop import StepGuard  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "configs/lvae/mnist-5layer.yaml"
+# Cumulative, in the order they were added; the first row is how session 1's loop ran.
+TRAIN_VARIANTS = {
+    "before: eager, distribution checks, for-loop Adam": dict(check_distributions=True, fused_adam=False),
+    "no distribution checks": dict(fused_adam=False),
+    "+ fused Adam": dict(),
+    "+ torch.compile": dict(compile=True),
+}
+EVAL_VARIANTS = {
+    "before: eager, distribution checks": dict(check_distributions=True),
+    "no distribution checks": dict(),
+    "+ torch.compile": dict(compile=True),
+}
 
 
-def _flops(fn) -> int:
-    with FlopCounterMode(display=False) as counter:
+class _TrainStep:
+    """One variant's model, optimiser and step, as fit() runs it."""
+
+    def __init__(self, family: str, settings: dict) -> None:
+        torch.manual_seed(0)
+        self.model = build_model(load_config(CONFIG, [f"model.family={family}"]), 784)
+        self.ex = Execution.create(device="cpu", **settings)
+        self.opt = self.ex.optimizer(self.model.parameters(), 1e-3)
+        self.guard = StepGuard(TrainSettings(), execution=self.ex)
+        self.objective = self.ex.objective(elbo)
+        self.x = torch.rand(256, 784, generator=torch.Generator().manual_seed(1)).bernoulli()
+
+    def __call__(self) -> None:
+        with self.ex.running():
+            obj = self.objective(self.model, self.x, beta=0.5)
+            self.guard.step(self.model, self.opt, obj.loss)
+
+
+def train_speed(family: str, rounds: int, steps: int) -> dict:
+    variants = {name: _TrainStep(family, v) for name, v in TRAIN_VARIANTS.items()}
+    compile_s = {}
+    for name, step in variants.items():  # warm up; compilation happens here
+        start = time.perf_counter()
+        for _ in range(3):
+            step()
+        compile_s[name] = time.perf_counter() - start
+    step_flops = flops(next(iter(variants.values())))
+    seconds = interleaved_seconds(variants, rounds, steps)
+    ceiling = matmul_ceiling(next(iter(variants.values())))
+    return {"flops_per_step": step_flops, "matmul_only_seconds": ceiling, "warmup_seconds": compile_s,
+            "variants": {name: {"ms_per_step": dt * 1e3, "samples_per_s": 256 / dt,
+                                "gflops_per_s": step_flops / dt / 1e9}
+                         for name, dt in seconds.items()}}
+
+
+def eval_speed(rounds: int, n: int, chunk: int) -> dict:
+    torch.manual_seed(0)
+    model = build_model(load_config(CONFIG), 784).eval()
+    x = torch.rand(n, 784, generator=torch.Generator().manual_seed(2)).bernoulli()
+    runs = {}
+    for name, v in EVAL_VARIANTS.items():
+        ex = Execution.create(device="cpu", **v)
+        runs[name] = lambda ex=ex: log_likelihood(model, x, k=chunk, batch_size=n, sample_chunk=chunk, execution=ex)
+    warm = {}
+    for name, fn in runs.items():
+        start = time.perf_counter()
         fn()
-    return counter.get_total_flops()
+        warm[name] = time.perf_counter() - start
+    chunk_flops = flops(lambda: log_likelihood(model, x, k=chunk, batch_size=n, sample_chunk=chunk))
+    seconds = interleaved_seconds(runs, rounds, 2)
+    rows = n * chunk
+    return {"flops_per_chunk": chunk_flops, "rows_per_chunk": rows, "warmup_seconds": warm,
+            "variants": {name: {"importance_samples_per_s": rows / dt, "gflops_per_s": chunk_flops / dt / 1e9,
+                                "projected_minutes_10k_test_L5000": dt / rows * 10000 * 5000 / 60}
+                         for name, dt in seconds.items()}}
 
 
-def train_speed(family: str, steps: int) -> dict:
-    cfg = load_config(ROOT / "configs/lvae/mnist-5layer.yaml", [f"model.family={family}"])
-    model = build_model(cfg, 784)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = torch.rand(256, 784).bernoulli()
-
-    def step():
-        obj = elbo(model, x)
-        opt.zero_grad(set_to_none=True)
-        obj.loss.backward()
-        opt.step()
-
-    flops = _flops(step)
-    for _ in range(3):
-        step()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    dt = (time.perf_counter() - start) / steps
-    return {"samples_per_s": 256 / dt, "ms_per_step": dt * 1e3, "gflops_per_s": flops / dt / 1e9,
-            "flops_per_step": flops}
+MEMORY_SNIPPETS = {
+    "training (batch 256, 20 steps)": """
+from vaelab.config import load_config; from vaelab.runs import build_model; from vaelab.objectives import elbo
+from vaelab.execution import Execution; import torch
+m = build_model(load_config({cfg!r}), 784); ex = Execution.create(device='cpu'); opt = ex.optimizer(m.parameters(), 1e-3)
+x = torch.rand(256, 784).bernoulli()
+with ex.running():
+    for _ in range(20):
+        opt.zero_grad(); elbo(m, x).loss.backward(); opt.step()
+""",
+    "L_{k} evaluation, eval defaults (batch 100 x chunk 250), 200 examples": """
+from vaelab.config import load_config; from vaelab.runs import build_model; from vaelab.evaluation import log_likelihood
+import torch
+m = build_model(load_config({cfg!r}), 784).eval()
+log_likelihood(m, torch.rand(200, 784).bernoulli(), k={k}, batch_size=100, sample_chunk=250)
+""",
+}
 
 
-def eval_speed(k: int, n: int, batch: int, chunk: int) -> dict:
-    cfg = load_config(ROOT / "configs/lvae/mnist-5layer.yaml")
-    model = build_model(cfg, 784).eval()
-    x = torch.rand(n, 784).bernoulli()
-    flops = _flops(lambda: log_likelihood(model, x[:batch], k=chunk, batch_size=batch, sample_chunk=chunk))
-    start = time.perf_counter()
-    log_likelihood(model, x, k=k, batch_size=batch, sample_chunk=chunk)
-    dt = time.perf_counter() - start
-    per_sample = flops / (batch * chunk)
-    return {"importance_samples_per_s": n * k / dt, "seconds": dt, "examples": n, "k": k,
-            "gflops_per_s": per_sample * n * k / dt / 1e9,
-            "projected_seconds_10k_test_L5000": dt / (n * k) * 10000 * 5000,
-            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+def _peak_rss_mib(code: str) -> float:
+    probe = code + "\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True,
+                         env={"PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": str(torch.get_num_threads()),
+                              "PATH": "/usr/bin:/bin"})
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def memory() -> dict:
+    """Peak RSS (MiB) of a fresh process per phase; L_K at K = 1000 and 5000 shows memory independent of K."""
+    base = _peak_rss_mib("import torch, vaelab.runs")
+    train = _peak_rss_mib(MEMORY_SNIPPETS["training (batch 256, 20 steps)"].format(cfg=str(CONFIG)))
+    evals = {k: _peak_rss_mib(MEMORY_SNIPPETS["L_{k} evaluation, eval defaults (batch 100 x chunk 250), 200 examples"]
+                              .format(cfg=str(CONFIG), k=k)) for k in (1000, 5000)}
+    return {"imports_only_mib": base, "training_mib": train, "eval_mib_by_k": evals}
+
+
+def _markdown(peak: float, load: list[str], train: dict, ev: dict, mem: dict, threads: int) -> str:
+    lines = [f"Float32 matmul peak (1024x1024, {threads} threads): **{peak:.1f} GFLOP/s**; load average during "
+             f"the run: {' '.join(load)}. Variants are cumulative, timed in interleaved rounds (median).", ""]
+    for family, t in train.items():
+        ceiling = t["flops_per_step"] / t["matmul_only_seconds"] / 1e9
+        lines += [f"### Training step, {family.upper()} 5 layers, batch 256 "
+                  f"({t['flops_per_step'] / 1e9:.2f} GFLOP of matrix products per step)", "",
+                  "| execution | ms/step | samples/s | GFLOP/s | fraction of matmul peak | warm-up (s) |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for name, v in t["variants"].items():
+            lines.append(f"| {name} | {v['ms_per_step']:.1f} | {v['samples_per_s']:.0f} | {v['gflops_per_s']:.1f} | "
+                         f"{v['gflops_per_s'] / peak:.0%} | {t['warmup_seconds'][name]:.1f} |")
+        lines += [f"| the step's matrix products alone, back to back (ceiling) | {t['matmul_only_seconds'] * 1e3:.1f} | "
+                  f"| {ceiling:.1f} | {ceiling / peak:.0%} | |", ""]
+    lines += [f"### L_5000 evaluation, LVAE 5 layers ({ev['rows_per_chunk']} importance samples per chunk)", "",
+              "| execution | importance samples/s | GFLOP/s | fraction of matmul peak | 10,000 test images, K = 5000 (min) "
+              "| warm-up (s) |", "| --- | --- | --- | --- | --- | --- |"]
+    for name, v in ev["variants"].items():
+        lines.append(f"| {name} | {v['importance_samples_per_s']:.0f} | {v['gflops_per_s']:.1f} | "
+                     f"{v['gflops_per_s'] / peak:.0%} | {v['projected_minutes_10k_test_L5000']:.1f} | "
+                     f"{ev['warmup_seconds'][name]:.1f} |")
+    if mem:
+        evals = ", ".join(f"K = {k}: {v:.0f} MiB" for k, v in mem["eval_mib_by_k"].items())
+        lines += ["", f"Peak resident memory (fresh process each; imports alone {mem['imports_only_mib']:.0f} MiB): "
+                  f"training {mem['training_mib']:.0f} MiB; L_K evaluation with the eval defaults "
+                  f"(100 examples x 250 samples per chunk) {evals}."]
+    return "\n".join(lines)
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    p.add_argument("--steps", type=int, default=30)
-    p.add_argument("--eval-examples", type=int, default=20)
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--steps", type=int, default=10, help="training steps per variant per round")
+    p.add_argument("--eval-examples", type=int, default=20, help="examples per L_K chunk in the speed test")
+    p.add_argument("--no-memory", action="store_true")
     a = p.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
     peak = matmul_peak_gflops()
-    lvae = train_speed("lvae", a.steps)
-    train_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    vae = train_speed("vae", a.steps)
-    ev = eval_speed(5000, a.eval_examples, batch=a.eval_examples, chunk=250)
-    peak_after = matmul_peak_gflops()
-    peak = max(peak, peak_after)
+    train = {family: train_speed(family, a.rounds, a.steps) for family in ("lvae", "vae")}
+    ev = eval_speed(a.rounds, a.eval_examples, chunk=250)
+    peak = max(peak, matmul_peak_gflops())
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
-    figures = {"matmul_peak_gflops": peak, "load_average": load, "train_lvae": lvae, "train_vae": vae,
-               "train_peak_rss_mib": train_rss, "eval_L5000": ev}
-    md = f"""Float32 matmul peak (1024x1024): **{peak:.1f} GFLOP/s**; load average during the run: {' '.join(load)}.
-
-| what | throughput | GFLOP/s | fraction of matmul peak |
-| --- | --- | --- | --- |
-| train step, LVAE 5 layers, batch 256 | {lvae['samples_per_s']:.0f} samples/s ({lvae['ms_per_step']:.1f} ms/step) | {lvae['gflops_per_s']:.1f} | {lvae['gflops_per_s'] / peak:.0%} |
-| train step, VAE 5 layers, batch 256 | {vae['samples_per_s']:.0f} samples/s ({vae['ms_per_step']:.1f} ms/step) | {vae['gflops_per_s']:.1f} | {vae['gflops_per_s'] / peak:.0%} |
-| L_5000 evaluation, LVAE 5 layers | {ev['importance_samples_per_s']:.0f} importance samples/s | {ev['gflops_per_s']:.1f} | {ev['gflops_per_s'] / peak:.0%} |
-
-Projected L_5000 over the 10,000 MNIST test images: {ev['projected_seconds_10k_test_L5000'] / 60:.1f} minutes.
-Peak resident memory: training {train_rss:.0f} MiB; after L_5000 (batch {a.eval_examples} x chunk 250) {ev['peak_rss_mib']:.0f} MiB.
-"""
-    print(write_results("speed", figures, md).read_text())
+    mem = {} if a.no_memory else memory()
+    figures = {"matmul_peak_gflops": peak, "load_average": load, "train": train, "eval_L5000": ev, "memory": mem}
+    print(write_results("speed", figures, _markdown(peak, load, train, ev, mem, torch.get_num_threads())).read_text())
 
 
 if __name__ == "__main__":

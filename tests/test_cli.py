@@ -51,6 +51,11 @@ def test_train_evaluate_sample(tiny, tmp_path, capsys):
     assert (run / "samples.png").stat().st_size > 0 and (run / "reconstructions.png").stat().st_size > 0
     out = capsys.readouterr().out
     assert "log-likelihood L_30" in out
+    # eval settings for one evaluation only; other sections cannot change
+    assert run_cli("evaluate", run, "--iw-samples", 30, "--set", "eval.sample_chunk=4", "--set", "eval.device=cpu") == 0
+    assert json.loads((run / "eval.json").read_text())["log_likelihood"] == pytest.approx(result["log_likelihood"], abs=0.5)
+    assert run_cli("evaluate", run, "--set", "train.epochs=9") == 2
+    assert "eval.* settings only" in capsys.readouterr().err
 
 
 def test_resume_equals_uninterrupted(tiny, tmp_path):

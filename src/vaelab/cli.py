@@ -8,13 +8,14 @@ import argparse
 import sys
 
 from vaelab.config import ConfigError
+from vaelab.execution import ExecutionError
 from vaelab.data import DataError
 from vaelab.evaluation.inception import InceptionError
 from vaelab.generation import GenerationError
 from vaelab.train import CheckpointError, TrainingError
 from vaelab.train.distributed import DistributedError, current_group, init_from_environment
 
-USER_ERRORS = (ConfigError, DataError, CheckpointError, TrainingError, GenerationError, InceptionError,
+USER_ERRORS = (ExecutionError, ConfigError, DataError, CheckpointError, TrainingError, GenerationError, InceptionError,
                DistributedError)
 
 
@@ -36,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--split", default="test", choices=["test", "val", "train"])
     e.add_argument("--checkpoint", default="best", choices=["best", "last"])
     e.add_argument("--limit", type=int, help="evaluate only the first N examples of the split")
+    e.add_argument("--set", action="append", default=[], metavar="eval.KEY=VALUE",
+                   help="an eval setting for this evaluation only, e.g. eval.compile=true")
     e.add_argument("--sample-quality", action="store_true",
                    help="Fréchet distances (fd_classifier) of prior and aggregate-posterior samples to the test set")
     e.add_argument("--inception-weights", metavar="FILE",
@@ -115,7 +118,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     if args.inception_weights and not args.sample_quality:
         raise ConfigError("--inception-weights goes with --sample-quality")
     r = evaluate_run(args.run_dir, args.split, args.iw_samples, args.checkpoint, args.limit,
-                     quality=args.sample_quality, inception=args.inception_weights)
+                     quality=args.sample_quality, inception=args.inception_weights, overrides=args.set)
     print(f"run folder: {args.run_dir}  ({r['split']}, n={r['n']}, {r['checkpoint']} checkpoint, epoch {r['epoch']})")
     if "error" in r:
         print(f"classification error {100 * r['error']:.2f}% ± {100 * r['error_se']:.2f}%  (confusion matrix in eval.json)")

@@ -20,6 +20,7 @@ from vaelab.config import Config, ConfigError, config_from_dict, config_to_dict,
 from vaelab.data import (DataError, Splits, add_uniform_noise_fixed, binarize_fixed, check_labels, dequantize_fixed,
                          drop_inputs, grey_levels, load_dataset, make_splits, restore_inputs, select_inputs,
                          split_labelled)
+from vaelab.execution import Execution
 from vaelab.evaluation import (active_units, analogies, has_batchnorm, log_likelihood, recompute_batchnorm,
                                samples_per_class, save_grid, semi_supervised_metrics, standard_error,
                                summarise_bounds)
@@ -34,7 +35,8 @@ from vaelab.train.semisupervised import SemiSupervisedData
 CONFIG_FILE, EVAL_FILE, LABELLED_FILE = "config.yaml", "eval.json", "labelled.json"
 DEQUANTIZE_VAL_OFFSET, DEQUANTIZE_TEST_OFFSET = 11, 12
 TRAIN_EVAL_SEED, TRAIN_BN_SEED, CLASSIFY_SEED = 12345, 12346, 12347  # fixed binarisations
-RESUMABLE_OVERRIDES = {"train.epochs", "train.progress", "train.threads"}
+RESUMABLE_OVERRIDES = {"train.epochs", "train.progress", "train.threads", "train.device", "train.precision",
+                       "train.compile", "train.check_distributions"}
 
 
 class RunError(ValueError):
@@ -210,8 +212,11 @@ def _train_config(config_path: str | None, run_dir: Path, overrides: list[str], 
     return config
 
 
-def load_run(run_dir: str | Path, checkpoint: str = "best") -> tuple[Config, nn.Module, Splits, dict]:
+def load_run(run_dir: str | Path, checkpoint: str = "best", eval_overrides: list[str] = ()
+             ) -> tuple[Config, nn.Module, Splits, dict]:
     """Rebuild a run's config, data splits and model with the weights of its best or last checkpoint.
+
+    eval_overrides: `eval.KEY=VALUE` settings for this evaluation only (the run's config file is unchanged).
 
     The model is returned in eval mode, its batch-norm statistics recomputed over the training data
     (binarised once with a fixed seed), as the original LVAE code did before every evaluation (DESIGN.md §4).
@@ -222,6 +227,11 @@ def load_run(run_dir: str | Path, checkpoint: str = "best") -> tuple[Config, nn.
     if checkpoint not in ("best", "last"):
         raise RunError(f"--checkpoint must be best or last, got {checkpoint!r}")
     config = _resume_config(run_dir, [])
+    bad = [o for o in eval_overrides if not o.partition("=")[0].strip().startswith("eval.")]
+    if bad:
+        raise RunError(f"--set {bad[0]}: evaluation may change eval.* settings only")
+    if eval_overrides:
+        config = load_config(run_dir / CONFIG_FILE, list(eval_overrides))
     splits = prepare_data(config)
     model = build_model(config, splits.train.shape[1])
     path = run_dir / (BEST if checkpoint == "best" else LAST)
@@ -274,11 +284,12 @@ def _generation_report(run_dir: Path, config: Config, model: nn.Module, splits: 
 
 def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | None = None,
                  checkpoint: str = "best", limit: int | None = None, progress: bool = True,
-                 quality: bool = False, inception: str | None = None) -> dict[str, Any]:
+                 quality: bool = False, inception: str | None = None, overrides: list[str] = ()) -> dict[str, Any]:
     """`vaelab evaluate`: ELBO, L_K, KL per layer, active units of one split, KL(aggregate posterior || prior)
-    and, with quality, Fréchet distances of prior and aggregate samples; written to eval.json."""
+    and, with quality, Fréchet distances of prior and aggregate samples; written to eval.json.
+    overrides: eval.* settings for this evaluation (e.g. eval.compile=true)."""
     run_dir = Path(run_dir)
-    config, model, splits, state = load_run(run_dir, checkpoint)
+    config, model, splits, state = load_run(run_dir, checkpoint, overrides)
     s = config.eval
     k = iw_samples or s.iw_samples
     x = _split_tensor(splits, config, split)[: limit or None]
@@ -290,7 +301,11 @@ def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | Non
                   "seconds": time.time() - start}
         return _write_eval(run_dir, split, k, result)
     summary = summarise_bounds(model, x, s.batch_size)
-    ll = log_likelihood(model, x, k, s.batch_size, s.sample_chunk, progress=progress)
+    ex = Execution.from_settings(s)  # the L_K pass, the costly part, runs on eval.device
+    try:
+        ll = log_likelihood(model.to(ex.device), x, k, s.batch_size, s.sample_chunk, progress, ex)
+    finally:
+        model.cpu()
     dim = x.shape[1]
     result = {
         "split": split, "n": int(x.shape[0]), "iw_samples": k, "checkpoint": checkpoint, "epoch": state["epoch"],

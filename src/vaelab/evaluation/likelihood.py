@@ -11,33 +11,44 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from vaelab.distributions import StreamingLogMeanExp
+from vaelab.execution import Execution, module_device
 from vaelab.models.base import repeat_samples, run_model
 from vaelab.objectives import log_weights
 
 
+def chunk_log_weights(model: nn.Module, xb: Tensor, samples: int) -> Tensor:
+    """(samples, B) log importance weights of `samples` draws for each example of xb (B, D)."""
+    out = run_model(model, xb, n_samples=samples)
+    return log_weights(out, repeat_samples(xb, samples)).view(samples, xb.shape[0])
+
+
 @torch.inference_mode()
 def log_likelihood(model: nn.Module, x: Tensor, k: int, batch_size: int = 100, sample_chunk: int = 250,
-                   progress: bool = False) -> Tensor:
-    """L_K per example, shape (N,), in nats (float64). Puts the model in eval mode and restores its mode.
+                   progress: bool = False, execution: Execution | None = None) -> Tensor:
+    """L_K per example, shape (N,), in nats (float64, on the CPU). Puts the model in eval mode and restores it.
 
     x: (N, D). k: importance samples per example. L_1 is a one-sample ELBO estimate; L_K rises towards
-    log p(x) as K grows.
+    log p(x) as K grows. execution: compile/precision/checks (default: eager float32 without distribution
+    checks); chunks run on the model's device.
     """
     if k < 1:
         raise ValueError(f"the number of importance samples must be >= 1, got {k}")
+    ex = execution or Execution()
+    device = module_device(model)
+    weights = ex.objective(chunk_log_weights)
     was_training = model.training
     model.eval()
     results = []
     bar = tqdm(total=x.shape[0] * k, desc=f"L_{k}", unit="sample", unit_scale=True, disable=not progress)
     try:
-        for xb in x.split(batch_size):
-            acc = StreamingLogMeanExp()
-            for start in range(0, k, sample_chunk):
-                s = min(sample_chunk, k - start)
-                out = run_model(model, xb, n_samples=s)
-                acc.update(log_weights(out, repeat_samples(xb, s)).view(s, xb.shape[0]))  # (s, B)
-                bar.update(s * xb.shape[0])
-            results.append(acc.result())
+        with ex.running():
+            for xb in x.split(batch_size):
+                xb, acc = xb.to(device), StreamingLogMeanExp()
+                for start in range(0, k, sample_chunk):
+                    s = min(sample_chunk, k - start)
+                    acc.update(weights(model, xb, s).float())  # (s, B)
+                    bar.update(s * xb.shape[0])
+                results.append(acc.result().cpu())
     finally:
         bar.close()
         model.train(was_training)

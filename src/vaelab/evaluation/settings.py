@@ -24,6 +24,12 @@ class EvalSettings:
     classifier_epochs: int = 5  # training epochs of the fd_classifier (trained once per data set)
 
     classify_samples: int = 10  # semi-supervised: samples of a over which q(y|a,x) is averaged
+    # How the L_K pass runs (vaelab/execution.py): device auto | cpu | cuda[:N]; precision float32 (default
+    # everywhere: log weights sum hundreds of terms) | bf16 | auto; torch.compile of the chunk; argument checks.
+    device: str = "auto"
+    precision: str = "float32"
+    compile: bool = False
+    check_distributions: bool = False
 
     def __post_init__(self) -> None:
         for name in ("iw_samples", "batch_size", "sample_chunk", "bn_batch_size", "aggregate_kl_samples",
@@ -36,5 +42,9 @@ class EvalSettings:
             raise ValueError(f"eval.aggregate_covariance must be full or diag, got {self.aggregate_covariance!r}")
         if self.aggregate_fit_on not in ("samples", "means"):
             raise ValueError(f"eval.aggregate_fit_on must be samples or means, got {self.aggregate_fit_on!r}")
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise ValueError(f"eval.device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        if self.precision not in ("auto", "float32", "bf16"):
+            raise ValueError(f"eval.precision must be auto, float32 or bf16, got {self.precision!r}")
         if self.active_threshold < 0:
             raise ValueError(f"eval.active_threshold must be >= 0, got {self.active_threshold}")

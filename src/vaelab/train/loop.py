@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from vaelab.data import add_uniform_noise, binarize_dynamic, dequantize_dynamic
+from vaelab.execution import Execution, module_device
 from vaelab.objectives import Objective, elbo, linear_warmup
 from vaelab.train.distributed import Group, all_true, average_record, barrier, current_group, gather_rng, shard
 from vaelab.train.checkpoint import clean_stale_temporaries, load_checkpoint, save_atomic
@@ -55,9 +56,10 @@ class Task(Protocol):
 class StepGuard:
     """One optimiser step that a non-finite loss or gradient never reaches; counts bad steps in a row."""
 
-    def __init__(self, s: TrainSettings, group: Group = Group()) -> None:
+    def __init__(self, s: TrainSettings, group: Group = Group(), execution: Execution | None = None) -> None:
         self.s = s
         self.group = group  # with several processes, all skip a step together or none does
+        self.execution = execution or Execution()  # device of the batches, compiled objectives
         self.bad_run = 0  # consecutive skipped steps, across epochs
 
     def step(self, model: nn.Module, opt: torch.optim.Optimizer, loss: Tensor | None) -> float | None:
@@ -109,7 +111,7 @@ class TrainData:
         return train_epoch(model, opt, x, s, beta, gen, bar, guard, hooks).summary()
 
     def validate(self, model: nn.Module) -> dict[str, Any]:
-        return validate(model, self.val, 500)
+        return validate(model, self.val.to(module_device(model)), 500)
 
     def score(self, record: dict[str, Any]) -> float:
         return record.get("val_elbo", record["train_elbo"])
@@ -208,8 +210,9 @@ def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, s: Trai
         if idx.shape[0] < 2 * guard.group.world:  # batch-norm needs two examples; the rest is seen next epoch
             continue
         idx = shard(idx, guard.group)  # this process's part of the global batch
-        xb = x[idx]
-        obj = guarded(lambda: elbo(model, xb, beta=beta, eq_samples=s.eq_samples, iw_samples=s.iw_samples))
+        xb = guard.execution.to(x[idx])
+        objective = guard.execution.objective(elbo)
+        obj = guarded(lambda: objective(model, xb, beta=beta, eq_samples=s.eq_samples, iw_samples=s.iw_samples))
         norm = guard.step(model, opt, None if obj is None else obj.loss)
         if norm is None:  # a non-finite loss or gradient never reaches the weights
             stats.skipped += 1
@@ -229,6 +232,8 @@ def _restore(ck: dict[str, Any], model: nn.Module, opt: torch.optim.Optimizer, g
     model.load_state_dict(ck["model"])
     opt.load_state_dict(ck["optimizer"])
     torch.set_rng_state(ck["rng_per_rank"][group.rank] if group.world > 1 else ck["rng"])
+    if "cuda_rng" in ck and torch.cuda.is_available():
+        torch.cuda.set_rng_state(ck["cuda_rng"])
     gen.set_state(ck["data_rng"])
 
 
@@ -251,8 +256,10 @@ def fit(model: nn.Module, data: Task, s: TrainSettings, run_dir: str | Path, res
         torch.set_num_threads(s.threads)
     elif group.world > 1:  # share the cores between the processes
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // group.world))
+    ex = Execution.from_settings(s).on_rank(group.rank, group.world)
+    model.to(ex.device)
     net = nn.parallel.DistributedDataParallel(model) if group.world > 1 else model  # averages gradients
-    opt = torch.optim.Adam(model.parameters(), lr=s.lr)
+    opt = ex.optimizer(model.parameters(), s.lr)
     gen = torch.Generator()
     start, skipped_total, best = 1, 0, -math.inf
     if resume:
@@ -267,17 +274,19 @@ def fit(model: nn.Module, data: Task, s: TrainSettings, run_dir: str | Path, res
     log = MetricsLog(run_dir, resume_epoch=start - 1) if group.main else None
     bar = tqdm(total=max(s.epochs - start + 1, 0) * data.steps_per_epoch(s), desc="train", unit="step",
                disable=not (s.progress and group.main))
-    records, guard = [], StepGuard(s, group)
+    records, guard = [], StepGuard(s, group, ex)
     try:
         for epoch in range(start, s.epochs + 1):
             beta, lr = linear_warmup(epoch, s.warmup_epochs), learning_rate(s, epoch)
             for group_ in opt.param_groups:
                 group_["lr"] = lr
             model.train()
-            summary = average_record(data.train_epoch(net, opt, s, beta, gen, bar, guard, hooks), group)
+            with ex.running():
+                summary = average_record(data.train_epoch(net, opt, s, beta, gen, bar, guard, hooks), group)
+                validation = data.validate(model) if group.main else {}
             skipped_total += summary["skipped_steps"]
             record = {"epoch": epoch, "beta": beta, "lr": lr, **summary, "skipped_steps_total": skipped_total,
-                      **(data.validate(model) if group.main else {})}
+                      **validation}
             for hook in hooks:  # on every process: hooks may change the model (they read only training figures)
                 record.update(hook.after_epoch(model, epoch, record))
             rngs = gather_rng(group)  # collective: every process takes part
@@ -291,6 +300,8 @@ def fit(model: nn.Module, data: Task, s: TrainSettings, run_dir: str | Path, res
                          "rng": rngs[0], "data_rng": gen.get_state(), "skipped_steps": skipped_total,
                          "best_val_elbo": best, "metadata": metadata or {}, "world": group.world,
                          "rng_per_rank": rngs, "hooks": [hook.state_dict() for hook in hooks]}
+                if ex.device.type == "cuda":  # the latent noise of a GPU run comes from its own generator
+                    state["cuda_rng"] = torch.cuda.get_rng_state(ex.device)
                 if improved:
                     save_atomic(state, run_dir / BEST)
                 save_atomic(state, run_dir / LAST)

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from vaelab.data import LabelledSplit, add_uniform_noise, binarize_dynamic
+from vaelab.execution import module_device
 from vaelab.models.semisupervised import class_probabilities
 from vaelab.objectives.semisupervised import (SemiSupervisedObjective, classification_weight,
                                               semi_supervised_objective, unlabelled_bound)
@@ -115,9 +116,11 @@ class SemiSupervisedData:
             if idx_u.shape[0] < 2 * guard.group.world:  # batch-norm needs two examples; the rest is seen next epoch
                 continue
             idx_u, idx_l = shard(idx_u, guard.group), shard(idx_l, guard.group)  # this process's part
-            y = sp.y_labelled[idx_l]
-            xb_l, xb_u = self._noisy(x_l[idx_l], gen), self._noisy(x_u[idx_u], gen)
-            obj = guarded(lambda: semi_supervised_objective(model, xb_l, y, xb_u, alpha, beta, s.eq_samples))
+            to = guard.execution.to
+            y = to(sp.y_labelled[idx_l])
+            xb_l, xb_u = to(self._noisy(x_l[idx_l], gen)), to(self._noisy(x_u[idx_u], gen))
+            objective = guard.execution.objective(semi_supervised_objective)
+            obj = guarded(lambda: objective(model, xb_l, y, xb_u, alpha=alpha, beta=beta, samples=s.eq_samples))
             norm = guard.step(model, opt, None if obj is None else obj.loss)
             if norm is None:
                 stats.skipped += 1
@@ -130,11 +133,12 @@ class SemiSupervisedData:
         """Validation error and -U(x), eval-mode batch-norm."""
         if self.val.shape[0] == 0:
             return {}
-        probs = class_probabilities(model, self.val, self.classify_samples)
+        val = self.val.to(module_device(model))
+        probs = class_probabilities(model, val, self.classify_samples).cpu()
         was_training = model.training
         model.eval()
         try:
-            bound = torch.cat([unlabelled_bound(model, xb).bound for xb in self.val.split(500)])
+            bound = torch.cat([unlabelled_bound(model, xb).bound for xb in val.split(500)])
         finally:
             model.train(was_training)
         return {"val_error": float((probs.argmax(1) != self.val_labels).float().mean()),

@@ -21,6 +21,15 @@ class TrainSettings:
     seed: int = 0
     max_bad_steps: int = 20  # consecutive non-finite steps before the run stops
     threads: int = 0  # torch intra-op threads; 0 = torch's default
+    # How the arithmetic runs (vaelab/execution.py; the maths is the same): device auto (GPU if any) | cpu |
+    # cuda[:N]; precision auto (bf16 autocast on a GPU, float32 on the CPU) | float32 | bf16; compile the
+    # objective with torch.compile (a minute or two of compilation, then faster steps); torch's fused Adam;
+    # torch.distributions argument checks at every step (slow; for debugging).
+    device: str = "auto"
+    precision: str = "auto"
+    compile: bool = False
+    fused_adam: bool = True
+    check_distributions: bool = False
     progress: bool = True
     # Two-stage training of model.observation gaussian_input (Balancing-ELBO Algorithm 1): stage one ends when
     # the epoch's training ELBO has not risen by more than tolerance x |best| for `patience` epochs in a row,
@@ -49,6 +58,8 @@ class TrainSettings:
             "variance_switch_max_epochs": self.variance_switch_max_epochs >= 0,
             "classification_weight": self.classification_weight >= 0,
             "labelled_batch": 0 <= self.labelled_batch < self.batch_size,
+            "device": self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
+            "precision": self.precision in ("auto", "float32", "bf16"),
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
