@@ -40,9 +40,9 @@ def _record_inputs(monkeypatch) -> list[torch.Tensor]:
     seen: list[torch.Tensor] = []
     real = semisupervised.semi_supervised_objective
 
-    def spy(model, x_l, y, x_u, *args):
+    def spy(model, x_l, y, x_u, *args, **kwargs):
         seen.append(x_u.clone())
-        return real(model, x_l, y, x_u, *args)
+        return real(model, x_l, y, x_u, *args, **kwargs)
 
     monkeypatch.setattr(semisupervised, "semi_supervised_objective", spy)
     return seen
