@@ -15,6 +15,7 @@ Peak resident memory is measured in separate processes (`memory` sub-command, al
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import time
@@ -23,7 +24,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import flops, interleaved_seconds, matmul_ceiling, matmul_peak_gflops, write_results  # noqa: E402
+from common import (RESULTS, flops, interleaved_seconds, matmul_ceiling, matmul_peak_gflops,  # noqa: E402
+                    write_results)
 
 from vaelab.config import load_config  # noqa: E402
 from vaelab.evaluation import log_likelihood  # noqa: E402
@@ -106,40 +108,41 @@ def eval_speed(rounds: int, n: int, chunk: int) -> dict:
                          for name, dt in seconds.items()}}
 
 
-MEMORY_SNIPPETS = {
-    "training (batch 256, 20 steps)": """
-from vaelab.config import load_config; from vaelab.runs import build_model; from vaelab.objectives import elbo
-from vaelab.execution import Execution; import torch
-m = build_model(load_config({cfg!r}), 784); ex = Execution.create(device='cpu'); opt = ex.optimizer(m.parameters(), 1e-3)
-x = torch.rand(256, 784).bernoulli()
-with ex.running():
-    for _ in range(20):
-        opt.zero_grad(); elbo(m, x).loss.backward(); opt.step()
-""",
-    "L_{k} evaluation, eval defaults (batch 100 x chunk 250), 200 examples": """
-from vaelab.config import load_config; from vaelab.runs import build_model; from vaelab.evaluation import log_likelihood
+_SETUP = """
 import torch
-m = build_model(load_config({cfg!r}), 784).eval()
-log_likelihood(m, torch.rand(200, 784).bernoulli(), k={k}, batch_size=100, sample_chunk=250)
-""",
+from vaelab.config import load_config; from vaelab.runs import build_model; from vaelab.objectives import elbo
+from vaelab.execution import Execution; from vaelab.evaluation import log_likelihood
+m = build_model(load_config({cfg!r}), 784); ex = Execution.create(device='cpu')
+"""
+PHASES = {  # name -> (setup after _SETUP, the phase whose peak is measured)
+    "training": ("opt = ex.optimizer(m.parameters(), 1e-3); x = torch.rand(256, 784).bernoulli()",
+                 "with ex.running():\n    for _ in range(20):\n        opt.zero_grad(); elbo(m, x).loss.backward(); opt.step()"),
+    "L_1000": ("m.eval(); x = torch.rand(200, 784).bernoulli()",
+               "log_likelihood(m, x, k=1000, batch_size=100, sample_chunk=250)"),
+    "L_5000": ("m.eval(); x = torch.rand(200, 784).bernoulli()",
+               "log_likelihood(m, x, k=5000, batch_size=100, sample_chunk=250)"),
 }
 
 
-def _peak_rss_mib(code: str) -> float:
-    probe = code + "\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+def _phase_memory(setup: str, phase: str) -> dict[str, float]:
+    """A fresh process: resident memory after imports and setup, and the peak during the phase (MiB).
+
+    The kernel's high-water mark is reset after the setup (/proc/self/clear_refs), so the peak is the phase's own.
+    """
+    probe = (_SETUP.format(cfg=str(CONFIG)) + setup + "\n"
+             "def kib(key):\n    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith(key))\n"
+             "open('/proc/self/clear_refs', 'w').write('5'); before = kib('VmRSS:')\n"
+             + phase + "\nprint(before / 1024, kib('VmHWM:') / 1024)\n")
     out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True,
                          env={"PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": str(torch.get_num_threads()),
                               "PATH": "/usr/bin:/bin"})
-    return float(out.stdout.strip().splitlines()[-1])
+    before, peak = map(float, out.stdout.strip().splitlines()[-1].split())
+    return {"rss_before_mib": before, "peak_mib": peak, "increase_mib": peak - before}
 
 
 def memory() -> dict:
-    """Peak RSS (MiB) of a fresh process per phase; L_K at K = 1000 and 5000 shows memory independent of K."""
-    base = _peak_rss_mib("import torch, vaelab.runs")
-    train = _peak_rss_mib(MEMORY_SNIPPETS["training (batch 256, 20 steps)"].format(cfg=str(CONFIG)))
-    evals = {k: _peak_rss_mib(MEMORY_SNIPPETS["L_{k} evaluation, eval defaults (batch 100 x chunk 250), 200 examples"]
-                              .format(cfg=str(CONFIG), k=k)) for k in (1000, 5000)}
-    return {"imports_only_mib": base, "training_mib": train, "eval_mib_by_k": evals}
+    """Per phase, in a fresh process: L_K at K = 1000 and 5000 with the same chunks shows memory independent of K."""
+    return {name: _phase_memory(setup, phase) for name, (setup, phase) in PHASES.items()}
 
 
 def _markdown(peak: float, load: list[str], train: dict, ev: dict, mem: dict, threads: int) -> str:
@@ -164,10 +167,12 @@ def _markdown(peak: float, load: list[str], train: dict, ev: dict, mem: dict, th
                      f"{v['gflops_per_s'] / peak:.0%} | {v['projected_minutes_10k_test_L5000']:.1f} | "
                      f"{ev['warmup_seconds'][name]:.1f} |")
     if mem:
-        evals = ", ".join(f"K = {k}: {v:.0f} MiB" for k, v in mem["eval_mib_by_k"].items())
-        lines += ["", f"Peak resident memory (fresh process each; imports alone {mem['imports_only_mib']:.0f} MiB): "
-                  f"training {mem['training_mib']:.0f} MiB; L_K evaluation with the eval defaults "
-                  f"(100 examples x 250 samples per chunk) {evals}."]
+        lines += ["", "Resident memory, a fresh process per phase (MiB): after imports, model and data; the peak "
+                  "during the phase; the increase. Training: 20 steps at batch 256. L_K: 200 examples with the eval "
+                  "defaults (100 examples x 250 importance samples per chunk).", "",
+                  "| phase | before | peak | increase |", "| --- | --- | --- | --- |"]
+        lines += [f"| {name} | {m['rss_before_mib']:.0f} | {m['peak_mib']:.0f} | {m['increase_mib']:.0f} |"
+                  for name, m in mem.items()]
     return "\n".join(lines)
 
 
@@ -178,9 +183,19 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=10, help="training steps per variant per round")
     p.add_argument("--eval-examples", type=int, default=20, help="examples per L_K chunk in the speed test")
     p.add_argument("--no-memory", action="store_true")
+    p.add_argument("--memory-only", action="store_true", help="measure memory again, keep the timings of speed.json")
     a = p.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
+    if a.memory_only:
+        old = json.loads((RESULTS / "speed.json").read_text())
+        figures = {k: old[k] for k in ("matmul_peak_gflops", "load_average", "train", "eval_L5000")}
+        figures["memory"] = memory()
+        md = f"Timings from `{old['command']}` at {old['date']}; memory from this command.\n\n" + _markdown(
+            old["matmul_peak_gflops"], old["load_average"], old["train"], old["eval_L5000"],
+                       figures["memory"], old["machine"]["torch_threads"])
+        print(write_results("speed", {**figures, "timings_from": old["command"] + " at " + old["date"]}, md).read_text())
+        return
     peak = matmul_peak_gflops()
     train = {family: train_speed(family, a.rounds, a.steps) for family in ("lvae", "vae")}
     ev = eval_speed(a.rounds, a.eval_examples, chunk=250)
