@@ -9,7 +9,7 @@ from vaelab.layers.decoder_variance import GaussianInputVariance
 from vaelab.models import MODELS, HierarchyParams
 from vaelab.train import TrainData, TrainSettings, fit, read_metrics
 from vaelab.objectives import elbo
-from vaelab.train.decoder_variance_hooks import ClosedFormVariance, PlateauTest
+from vaelab.train.decoder_variance_hooks import ClosedFormVariance, PlateauTest, TwoStageSwitch
 
 
 def _first_pass(test: PlateauTest, values):
@@ -86,3 +86,23 @@ def test_resume_across_the_stage_switch_repeats_the_uninterrupted_run(tmp_path):
     assert [r["stage_switch_epoch"] for r in a] == [0, 2, 2, 2]
     assert a == b
     assert all(math.isfinite(r["train_elbo"]) for r in a)
+
+
+def test_the_floor_is_the_closed_form_sigma2_at_the_end_of_stage_one_and_stays_frozen():
+    """Algorithm 1 (section 3.4): the optimised global *variance* of stage one, as it stands when the
+    convergence test passes, bounds the predicted variance from below; stage two no longer updates it."""
+    model, x = _model(), _data().train[:32]
+    head = next(m for m in model.modules() if isinstance(m, GaussianInputVariance))
+    closed, switch = ClosedFormVariance([head]), TwoStageSwitch([head], PlateauTest(patience=1, tolerance=0.0))
+    for epoch, elbo_value in enumerate([-10.0, -10.0], start=1):  # no gain in epoch 2: the test passes there
+        torch.manual_seed(epoch)
+        closed.after_step(model, x, elbo(model, x, eq_samples=1))
+        at_epoch_end = float(head.global_variance)
+        switch.after_epoch(model, epoch, {"train_elbo": elbo_value})
+    assert switch.switch_epoch == 2 and not head.closed_form_active
+    assert head.lower_bound == at_epoch_end
+    closed.after_step(model, x, elbo(model, x, eq_samples=1))  # a stage-two step leaves sigma*^2 alone
+    assert float(head.global_variance) == at_epoch_end
+    with torch.no_grad():
+        variance = model(x).px.variance
+    assert float(variance.min()) >= at_epoch_end  # sigma^2_d(z) >= sigma*^2, not sigma_d(z) >= sigma*
