@@ -62,7 +62,7 @@ COMMON_NOTES = """Notes.
 """
 DATASET_NOTES = {  # measured observations about the committed runs, per data set
     "fashion-mnist": """- sigma^2 learned by gradient (Adam, lr 1e-3, on log sigma^2 from log 0.5) is still falling after 10 epochs (0.312,
-  0.198, ... 0.0165, 0.0144, against the closed form's 0.0113), hence its lower likelihood; the closed form (eq. 10)
+  0.198, ... 0.0164, 0.0142, against the closed form's 0.0117), hence its lower likelihood; the closed form (eq. 10)
   is at the batch's optimum after every step.
 - Two-stage: the plateau test did not pass within the reduced schedule, so stage one ended at its cap (epoch 5);
   sigma*^2 (the floor) is the closed-form value at the switch. With variances >= sigma*^2 a pixel's log-density is
@@ -71,10 +71,7 @@ DATASET_NOTES = {  # measured observations about the committed runs, per data se
   global model; the paper's gain (1145 -> 5708) implies predicted variances far below its global optimum.
 - Uncertainty maps of the two-stage model: balancing_elbo_uncertainty_reconstructions.png and
   balancing_elbo_uncertainty_samples_aggregate.png beside this file (vaelab sample RUN --from aggregate --uncertainty).
-- These runs were trained before the core's "seed before model initialisation" change reached this branch, so
-  their initial weights came from the process's random state at that point; a rerun draws other initial weights
-  and gives figures that differ within run-to-run noise.
-- Training time: wall-clock, 1 thread, on a 2-core machine shared with other jobs (load average about 7).""",
+- Training time: wall-clock, 1 thread, on a 2-core machine shared with one other 1-thread job.""",
     "mnist": """- Two-stage: the plateau test did not pass within the reduced schedule, so stage one ended at its cap (epoch 5);
   sigma*^2 = 0.01209 (the floor) is the closed-form value of the last stage-one batch. The closed-form run is the
   same run up to epoch 5 (same seed, identical training ELBO 571.7 at epoch 5) and continued to sigma^2 = 0.0104.
