@@ -29,6 +29,7 @@ from vaelab.objectives.semisupervised import labelled_bound  # noqa: E402
 from vaelab.runs import LABELLED_FILE, load_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+CHECKS = Path(__file__).with_name("adgm_moons_checks.md")  # single runs made by hand, with their commands
 
 
 def references(run_dir: Path) -> dict:
@@ -112,6 +113,8 @@ with `vaelab train configs/adgm/moons.yaml --set ...` while choosing the setting
 lr 1e-3 beta 1: 12.8%; lr 1e-3 beta 0.01: 11.0%; lr 3e-4 beta 0.1 (the preset): 11.0%; the preset with
 dim(z) = 2: 10.6%; the preset with `data.labelled_choice=random`: 7.6%. So the paper's settings that we follow do
 not explain the gap; what the authors did differently is not in the paper.
+
+{CHECKS.read_text().strip()}
 
 Validation error per epoch (%):
 

@@ -135,3 +135,19 @@ def test_bad_auxiliary_params():
         AuxiliaryParams(auxiliary=0)
     with pytest.raises(ValueError, match="model.classes"):
         SemiSupervisedParams(classes=0)
+
+
+def test_adgm_p_a_reads_x_only_when_told():
+    """aux_reads_x: p(a|z,y,x) (eqs. 5, 24) or p(a|z,y) (section 3): then p(a|.) is a function of (y, z) alone."""
+    with_x, without_x = _semi("adgm"), _semi("adgm", aux_reads_x=False)
+    assert with_x.p_a.first.in_features == (10, 3, 4) and without_x.p_a.first.in_features == (3, 4)
+    x, y, z = torch.rand(5, 10), torch.tensor([0, 2, 1, 1, 0]), torch.randn(5, 4)
+    y1 = torch.nn.functional.one_hot(y, 3).float()
+    mean = without_x.p_a_head.params(without_x.p_a(y1, z))[0]
+    assert mean.shape == (5, 3)
+    out = without_x(x, None, n_samples=2)  # the enumerated layout still works
+    assert out.latents[0].p.log_prob(out.latents[0].z).shape == (30,)
+    out = without_x(x, y)
+    pa = out.latents[0].p  # p(a | z, y) from the model equals the network applied to the drawn z and y
+    z_drawn = out.latents[1].z
+    assert torch.allclose(pa.mean, without_x.p_a_head.params(without_x.p_a(y1, z_drawn))[0])

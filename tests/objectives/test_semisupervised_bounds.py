@@ -8,8 +8,8 @@ from torch.distributions import Normal
 
 from labelled_gaussian import LabelledGaussian
 from vaelab.models import MODELS, AuxiliaryParams, SemiSupervisedParams
-from vaelab.objectives.semisupervised import (classification_weight, labelled_bound, labelled_log_likelihood,
-                                              semi_supervised_objective, unlabelled_bound,
+from vaelab.objectives.semisupervised import (batch_weights, classification_weight, labelled_bound,
+                                              labelled_log_likelihood, semi_supervised_objective, unlabelled_bound,
                                               unlabelled_log_likelihood)
 
 
@@ -111,3 +111,18 @@ def test_objective_combines_terms_per_eq_13():
     assert grads and all(torch.isfinite(g).all() for g in grads)
     assert obj.labelled.probs.shape == (4, 3) and torch.allclose(obj.labelled.probs.sum(1), torch.ones(4))
     assert math.isfinite(float(obj.unlabelled.bound.mean()))
+
+
+def test_batch_weighting_scales_the_labelled_terms():
+    """`halves` weights the labelled and unlabelled means equally (the authors' code): w = B_u / B_l."""
+    assert batch_weights("examples", 6, 100) == 1.0 and batch_weights("halves", 6, 100) == pytest.approx(100 / 6)
+    assert batch_weights("halves", 100, 100) == 1.0  # MNIST's 100 + 100: the two rules agree
+    with pytest.raises(ValueError, match="choose one of"):
+        batch_weights("mean", 6, 100)
+    model, x = _model("adgm"), _x()
+    y = torch.arange(2) % 3
+    torch.manual_seed(5)
+    obj = semi_supervised_objective(model, x[:2], y, x[2:], alpha=2.0, labelled_weight=3.0)
+    expected = (3.0 * (-obj.labelled.train_bound + 2.0 * obj.labelled.cross_entropy).sum()
+                - obj.unlabelled.train_bound.sum()) / 8
+    assert torch.allclose(obj.loss, expected)

@@ -77,6 +77,7 @@ def test_unsupervised_resume_equals_uninterrupted_after_the_loop_refactor(tmp_pa
     ({"model": {"classes": 3}}, "model.classes is 3 but digits has 10 classes"),
     ({"train": {"iw_samples": 5}}, "train.iw_samples > 1 is not available"),
     ({"train": {"labelled_batch": 200}}, "train.labelled_batch = 200 is impossible"),
+    ({"train": {"batch_weighting": "mean"}}, "train.batch_weighting is 'mean'; choose one of"),
 ])
 def test_bad_semi_supervised_settings_are_one_line_errors(tmp_path, capsys, sections, message):
     code = main(["train", str(_config(tmp_path, **sections)), "--run-dir", str(tmp_path / "run")])

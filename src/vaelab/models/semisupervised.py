@@ -45,6 +45,7 @@ class AuxiliaryParams(SemiSupervisedParams):
     """ADGM and SDGM settings: M2's plus the size of the auxiliary variable a (100 or 300 in the paper)."""
 
     auxiliary: int = 100  # dim(a)
+    aux_reads_x: bool = True  # ADGM: p(a|z,y,x) (eqs. 5, 24) or, false, p(a|z,y) (section 3, the experiments)
 
     def __post_init__(self) -> None:
         super().__post_init__()

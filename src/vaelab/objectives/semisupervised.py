@@ -105,12 +105,34 @@ def unlabelled_bound(model: nn.Module, x: Tensor, samples: int = 1, beta: float 
                            _sum_over_labels(out, train_f, samples, batch))
 
 
+def batch_weights(rule: str, n_labelled: int, n_unlabelled: int) -> float:
+    """The weight of each labelled example's term relative to an unlabelled example's in one batch.
+
+    `examples`: every example of the batch counts once (1). `halves`: the labelled and the unlabelled half
+    each count as their mean, as the authors' code does (B_u / B_l: the same as `examples` when B_l = B_u, as
+    on MNIST, but B_u / B_l = 100 / 6 on the half-moons).
+    """
+    if rule not in BATCH_WEIGHTINGS:
+        raise ValueError(f"unknown train.batch_weighting {rule!r}; choose one of {sorted(BATCH_WEIGHTINGS)}")
+    return BATCH_WEIGHTINGS[rule](n_labelled, n_unlabelled)
+
+
+BATCH_WEIGHTINGS = {
+    "examples": lambda n_l, n_u: 1.0,
+    "halves": lambda n_l, n_u: n_u / max(n_l, 1),
+}
+
+
 def semi_supervised_objective(model: nn.Module, x_l: Tensor, y_l: Tensor, x_u: Tensor, alpha: float,
-                              beta: float = 1.0, samples: int = 1) -> SemiSupervisedObjective:
-    """J of eq. 13 per example of the batch: (sum_l [L(x_l, y_l) + alpha CE] + sum_u U(x_u)) / (B_l + B_u)."""
+                              beta: float = 1.0, samples: int = 1,
+                              labelled_weight: float = 1.0) -> SemiSupervisedObjective:
+    """J of eq. 13 per example of the batch: (w sum_l [L(x_l, y_l) + alpha CE] + sum_u U(x_u)) / (B_l + B_u).
+
+    w (labelled_weight, see batch_weights) scales every labelled example's term; 1 counts each example once.
+    """
     lab = labelled_bound(model, x_l, y_l, samples, beta)
     unl = unlabelled_bound(model, x_u, samples, beta)
-    total = (-lab.train_bound + alpha * lab.cross_entropy).sum() - unl.train_bound.sum()
+    total = labelled_weight * (-lab.train_bound + alpha * lab.cross_entropy).sum() - unl.train_bound.sum()
     return SemiSupervisedObjective(total / (x_l.shape[0] + x_u.shape[0]), lab, unl)
 
 

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from vaelab.data import LabelledSplit, add_uniform_noise, binarize_dynamic
 from vaelab.execution import module_device
 from vaelab.models.semisupervised import class_probabilities
-from vaelab.objectives.semisupervised import (SemiSupervisedObjective, classification_weight,
+from vaelab.objectives.semisupervised import (SemiSupervisedObjective, batch_weights, classification_weight,
                                               semi_supervised_objective, unlabelled_bound)
 from vaelab.train.distributed import shard
 from vaelab.train.hooks import TrainingHook
@@ -111,6 +111,7 @@ class SemiSupervisedData:
         batches = torch.randperm(x_u.shape[0], generator=gen).split(n_u)
         stream = self._labelled_stream(len(batches) * n_l, gen).view(len(batches), n_l)
         stats, alpha = SemiSupervisedStats(), self.alpha
+        weight = batch_weights(s.batch_weighting, n_l, n_u)
         for idx_u, idx_l in zip(batches, stream):
             bar.update(1)
             if idx_u.shape[0] < 2 * guard.group.world:  # batch-norm needs two examples; the rest is seen next epoch
@@ -120,7 +121,8 @@ class SemiSupervisedData:
             y = to(sp.y_labelled[idx_l])
             xb_l, xb_u = to(self._noisy(x_l[idx_l], gen)), to(self._noisy(x_u[idx_u], gen))
             objective = guard.execution.objective(semi_supervised_objective)
-            obj = guarded(lambda: objective(model, xb_l, y, xb_u, alpha=alpha, beta=beta, samples=s.eq_samples))
+            obj = guarded(lambda: objective(model, xb_l, y, xb_u, alpha=alpha, beta=beta, samples=s.eq_samples,
+                                           labelled_weight=weight))
             norm = guard.step(model, opt, None if obj is None else obj.loss)
             if norm is None:
                 stats.skipped += 1

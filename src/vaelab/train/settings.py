@@ -39,6 +39,7 @@ class TrainSettings:
     variance_switch_max_epochs: int = 0
     classification_weight: float = 0.1  # semi-supervised: beta of alpha = beta (N_l + N_u) / N_l (ADGM eq. 12)
     labelled_batch: int = 0  # semi-supervised: labelled examples per batch (0: half of batch_size)
+    batch_weighting: str = "examples"  # semi-supervised: examples | halves (objectives.semisupervised.batch_weights)
 
     def __post_init__(self) -> None:
         checks = {
