@@ -1,7 +1,7 @@
 """Where and how the arithmetic runs: device, precision, compilation, optimiser kernel, argument checks.
 
 None of these changes the maths of a model or an objective; they change its speed (benchmarks/speed.py and
-benchmarks/speed_changes.py measure each of them). Defaults: the GPU when there is one, bf16 autocast only
+benchmarks/adgm_speed.py measure each of them). Defaults: the GPU when there is one, bf16 autocast only
 there, eager mode, torch's fused Adam kernel, and no argument validation of distributions inside training
 and evaluation loops (torch.distributions checks every parameter and value of every call by default, which
 costs about a tenth of a step here; non-finite steps are still caught by the loss check of the StepGuard).
@@ -17,8 +17,12 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution
 
-DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "float32", "bf16")
+
+
+def is_device_name(name: str) -> bool:
+    """Whether `name` is a device setting resolve_device understands: auto, cpu, cuda or cuda:N."""
+    return name in ("auto", "cpu", "cuda") or name.startswith("cuda:")
 
 
 class ExecutionError(ValueError):
@@ -31,7 +35,7 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cpu":
         return torch.device("cpu")
-    if name == "cuda" or name.startswith("cuda:"):
+    if is_device_name(name):
         if not torch.cuda.is_available():
             raise ExecutionError(f"device {name!r} asked for, but torch sees no GPU here (torch "
                                  f"{torch.__version__}); use device auto or cpu")

@@ -105,13 +105,18 @@ def _write_text_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _resume_config(run_dir: Path, overrides: list[str]) -> Config:
+def _run_config(run_dir: Path, overrides: list[str]) -> Config:
+    """A run folder's config.yaml with `--set` overrides (already checked by the caller)."""
     if not (run_dir / CONFIG_FILE).is_file():
         raise RunError(f"{run_dir} is not a run folder (no {CONFIG_FILE}); start one with vaelab train CONFIG --run-dir {run_dir}")
+    return load_config(run_dir / CONFIG_FILE, overrides)
+
+
+def _resume_config(run_dir: Path, overrides: list[str]) -> Config:
     bad = [o for o in overrides if o.partition("=")[0].strip() not in RESUMABLE_OVERRIDES]
     if bad:
         raise RunError(f"--set {bad[0]} cannot change a run being resumed; only {', '.join(sorted(RESUMABLE_OVERRIDES))} can")
-    return load_config(run_dir / CONFIG_FILE, overrides)
+    return _run_config(run_dir, overrides)
 
 
 def _unsupervised_task(config: Config, splits: Splits, run_dir: Path) -> TrainData:
@@ -229,12 +234,10 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", eval_overrides: list
         raise RunError(f"run folder {run_dir} does not exist; give the --run-dir of a trained run")
     if checkpoint not in ("best", "last"):
         raise RunError(f"--checkpoint must be best or last, got {checkpoint!r}")
-    config = _resume_config(run_dir, [])
     bad = [o for o in eval_overrides if not o.partition("=")[0].strip().startswith("eval.")]
     if bad:
         raise RunError(f"--set {bad[0]}: evaluation may change eval.* settings only")
-    if eval_overrides:
-        config = load_config(run_dir / CONFIG_FILE, list(eval_overrides))
+    config = _run_config(run_dir, list(eval_overrides))
     splits = prepare_data(config)
     model = build_model(config, splits.train.shape[1])
     path = run_dir / (BEST if checkpoint == "best" else LAST)

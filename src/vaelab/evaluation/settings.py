@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vaelab.execution import PRECISIONS, is_device_name
+
 
 @dataclass(frozen=True)
 class EvalSettings:
@@ -42,9 +44,9 @@ class EvalSettings:
             raise ValueError(f"eval.aggregate_covariance must be full or diag, got {self.aggregate_covariance!r}")
         if self.aggregate_fit_on not in ("samples", "means"):
             raise ValueError(f"eval.aggregate_fit_on must be samples or means, got {self.aggregate_fit_on!r}")
-        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+        if not is_device_name(self.device):
             raise ValueError(f"eval.device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
-        if self.precision not in ("auto", "float32", "bf16"):
-            raise ValueError(f"eval.precision must be auto, float32 or bf16, got {self.precision!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"eval.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.active_threshold < 0:
             raise ValueError(f"eval.active_threshold must be >= 0, got {self.active_threshold}")

@@ -205,13 +205,13 @@ def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, s: Trai
     """One pass over x in a random order."""
     stats = EpochStats()
     perm = torch.randperm(x.shape[0], generator=gen)
+    objective = guard.execution.objective(elbo)  # eager, or compiled once per process
     for idx in perm.split(s.batch_size):
         bar.update(1)
         if idx.shape[0] < 2 * guard.group.world:  # batch-norm needs two examples; the rest is seen next epoch
             continue
         idx = shard(idx, guard.group)  # this process's part of the global batch
         xb = guard.execution.to(x[idx])
-        objective = guard.execution.objective(elbo)
         obj = guarded(lambda: objective(model, xb, beta=beta, eq_samples=s.eq_samples, iw_samples=s.iw_samples))
         norm = guard.step(model, opt, None if obj is None else obj.loss)
         if norm is None:  # a non-finite loss or gradient never reaches the weights

@@ -3,7 +3,8 @@
 An epoch is one pass over the unlabelled examples in a random order; each batch adds `labelled_batch`
 labelled examples drawn from a stream of random permutations of the labelled set (with 100 labels and 100 per
 batch, as on MNIST, every batch holds all of them). Both sets are re-binarised every epoch when the run
-binarises, and get fresh uniform noise in every batch when the data set has a noise width (SVHN, NORB). All randomness comes from fit()'s data generator, so a resumed run repeats the uninterrupted one.
+binarises, and get fresh uniform noise in every batch when the data set has a noise width (SVHN, NORB). All
+randomness comes from fit()'s data generator, so a resumed run repeats the uninterrupted one.
 The validation record holds the classification error (q(y|a,x) averaged over samples of a) and -U(x).
 """
 
@@ -112,15 +113,14 @@ class SemiSupervisedData:
         stream = self._labelled_stream(len(batches) * n_l, gen).view(len(batches), n_l)
         stats, alpha = SemiSupervisedStats(), self.alpha
         weight = batch_weights(s.batch_weighting, n_l, n_u)
+        to, objective = guard.execution.to, guard.execution.objective(semi_supervised_objective)
         for idx_u, idx_l in zip(batches, stream):
             bar.update(1)
             if idx_u.shape[0] < 2 * guard.group.world:  # batch-norm needs two examples; the rest is seen next epoch
                 continue
             idx_u, idx_l = shard(idx_u, guard.group), shard(idx_l, guard.group)  # this process's part
-            to = guard.execution.to
             y = to(sp.y_labelled[idx_l])
             xb_l, xb_u = to(self._noisy(x_l[idx_l], gen)), to(self._noisy(x_u[idx_u], gen))
-            objective = guard.execution.objective(semi_supervised_objective)
             obj = guarded(lambda: objective(model, xb_l, y, xb_u, alpha=alpha, beta=beta, samples=s.eq_samples,
                                            labelled_weight=weight))
             norm = guard.step(model, opt, None if obj is None else obj.loss)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vaelab.execution import PRECISIONS, is_device_name
+
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -59,8 +61,8 @@ class TrainSettings:
             "variance_switch_max_epochs": self.variance_switch_max_epochs >= 0,
             "classification_weight": self.classification_weight >= 0,
             "labelled_batch": 0 <= self.labelled_batch < self.batch_size,
-            "device": self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
-            "precision": self.precision in ("auto", "float32", "bf16"),
+            "device": is_device_name(self.device),
+            "precision": self.precision in PRECISIONS,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
