@@ -100,6 +100,15 @@ def matmul_ceiling(step, repeats: int = 30) -> float:
     return (time.perf_counter() - start) / repeats
 
 
+def optimizer_seconds(opt: torch.optim.Optimizer, repeats: int = 30) -> float:
+    """Seconds per call of opt.step() alone, on the gradients the last step left (Adam's memory traffic)."""
+    opt.step()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        opt.step()
+    return (time.perf_counter() - start) / repeats
+
+
 def interleaved_seconds(fns: dict, rounds: int, calls: int) -> dict[str, float]:
     """Median over rounds of seconds per call, the variants taking turns within each round (a change of machine
     load hits all of them alike)."""

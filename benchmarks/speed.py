@@ -25,10 +25,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (RESULTS, flops, interleaved_seconds, matmul_ceiling, matmul_peak_gflops,  # noqa: E402
-                    write_results)
+                    optimizer_seconds, write_results)
 
 from vaelab.config import load_config  # noqa: E402
 from vaelab.evaluation import log_likelihood  # noqa: E402
+from vaelab.evaluation.settings import EvalSettings  # noqa: E402
 from vaelab.execution import Execution  # noqa: E402
 from vaelab.objectives import elbo  # noqa: E402
 from vaelab.runs import build_model  # noqa: E402
@@ -80,7 +81,9 @@ def train_speed(family: str, rounds: int, steps: int) -> dict:
     step_flops = flops(next(iter(variants.values())))
     seconds = interleaved_seconds(variants, rounds, steps)
     ceiling = matmul_ceiling(next(iter(variants.values())))
-    return {"flops_per_step": step_flops, "matmul_only_seconds": ceiling, "warmup_seconds": compile_s,
+    adam = optimizer_seconds(variants["+ fused Adam"].opt)
+    return {"flops_per_step": step_flops, "matmul_only_seconds": ceiling, "fused_adam_only_seconds": adam,
+            "warmup_seconds": compile_s,
             "variants": {name: {"ms_per_step": dt * 1e3, "samples_per_s": 256 / dt,
                                 "gflops_per_s": step_flops / dt / 1e9}
                          for name, dt in seconds.items()}}
@@ -99,28 +102,58 @@ def eval_speed(rounds: int, n: int, chunk: int) -> dict:
         start = time.perf_counter()
         fn()
         warm[name] = time.perf_counter() - start
-    chunk_flops = flops(lambda: log_likelihood(model, x, k=chunk, batch_size=n, sample_chunk=chunk))
+    eager = lambda: log_likelihood(model, x, k=chunk, batch_size=n, sample_chunk=chunk)  # noqa: E731
+    chunk_flops = flops(eager)
     seconds = interleaved_seconds(runs, rounds, 2)
     rows = n * chunk
     return {"flops_per_chunk": chunk_flops, "rows_per_chunk": rows, "warmup_seconds": warm,
+            "matmul_only_seconds": matmul_ceiling(eager, repeats=5),
             "variants": {name: {"importance_samples_per_s": rows / dt, "gflops_per_s": chunk_flops / dt / 1e9,
                                 "projected_minutes_10k_test_L5000": dt / rows * 10000 * 5000 / 60}
                          for name, dt in seconds.items()}}
+
+
+CHUNK_SHAPES = ((4, 250), (20, 250), (100, 250))  # (examples, importance samples) per chunk; the last: old defaults
+
+
+def eval_chunk_sizes(rounds: int) -> dict:
+    """Importance samples/s of L_K against the rows of one chunk, eager and compiled, interleaved in one run.
+
+    Big chunks make big matrix products but stream their activations through memory; the element-wise work
+    is cheaper while a chunk's activations stay in the caches.
+    """
+    torch.manual_seed(0)
+    model = build_model(load_config(CONFIG), 784).eval()
+    x = torch.rand(max(n for n, _ in CHUNK_SHAPES), 784, generator=torch.Generator().manual_seed(2)).bernoulli()
+    runs = {}
+    for compiled in (False, True):
+        ex = Execution.create(device="cpu", compile=compiled)
+        for n, chunk in CHUNK_SHAPES:
+            runs[(n, chunk, compiled)] = lambda ex=ex, n=n, chunk=chunk: log_likelihood(
+                model, x[:n], k=2 * chunk, batch_size=n, sample_chunk=chunk, execution=ex)
+    for fn in runs.values():  # compiles once per shape
+        fn()
+    seconds = interleaved_seconds(runs, rounds, 1)
+    return {f"{n} x {chunk}": {"rows": n * chunk,
+                               "eager": 2 * n * chunk / seconds[(n, chunk, False)],
+                               "compiled": 2 * n * chunk / seconds[(n, chunk, True)]}
+            for n, chunk in CHUNK_SHAPES}
 
 
 _SETUP = """
 import torch
 from vaelab.config import load_config; from vaelab.runs import build_model; from vaelab.objectives import elbo
 from vaelab.execution import Execution; from vaelab.evaluation import log_likelihood
+from vaelab.evaluation.settings import EvalSettings; e = EvalSettings()
 m = build_model(load_config({cfg!r}), 784); ex = Execution.create(device='cpu')
 """
 PHASES = {  # name -> (setup after _SETUP, the phase whose peak is measured)
     "training": ("opt = ex.optimizer(m.parameters(), 1e-3); x = torch.rand(256, 784).bernoulli()",
                  "with ex.running():\n    for _ in range(20):\n        opt.zero_grad(); elbo(m, x).loss.backward(); opt.step()"),
     "L_1000": ("m.eval(); x = torch.rand(200, 784).bernoulli()",
-               "log_likelihood(m, x, k=1000, batch_size=100, sample_chunk=250)"),
+               "log_likelihood(m, x, k=1000, batch_size=e.batch_size, sample_chunk=e.sample_chunk)"),
     "L_5000": ("m.eval(); x = torch.rand(200, 784).bernoulli()",
-               "log_likelihood(m, x, k=5000, batch_size=100, sample_chunk=250)"),
+               "log_likelihood(m, x, k=5000, batch_size=e.batch_size, sample_chunk=e.sample_chunk)"),
 }
 
 
@@ -145,7 +178,8 @@ def memory() -> dict:
     return {name: _phase_memory(setup, phase) for name, (setup, phase) in PHASES.items()}
 
 
-def _markdown(peak: float, load: list[str], train: dict, ev: dict, mem: dict, threads: int) -> str:
+def _markdown(peak: float, load: list[str], train: dict, ev: dict, mem: dict, threads: int,
+              chunks: dict | None = None) -> str:
     lines = [f"Float32 matmul peak (1024x1024, {threads} threads): **{peak:.1f} GFLOP/s**; load average during "
              f"the run: {' '.join(load)}. Variants are cumulative, timed in interleaved rounds (median).", ""]
     for family, t in train.items():
@@ -158,7 +192,13 @@ def _markdown(peak: float, load: list[str], train: dict, ev: dict, mem: dict, th
             lines.append(f"| {name} | {v['ms_per_step']:.1f} | {v['samples_per_s']:.0f} | {v['gflops_per_s']:.1f} | "
                          f"{v['gflops_per_s'] / peak:.0%} | {t['warmup_seconds'][name]:.1f} |")
         lines += [f"| the step's matrix products alone, back to back (ceiling) | {t['matmul_only_seconds'] * 1e3:.1f} | "
-                  f"| {ceiling:.1f} | {ceiling / peak:.0%} | |", ""]
+                  f"| {ceiling:.1f} | {ceiling / peak:.0%} | |"]
+        if "fused_adam_only_seconds" in t:  # results of before this row existed lack it
+            floor = t["matmul_only_seconds"] + t["fused_adam_only_seconds"]
+            lines.append(f"| floor: those matrix products + one fused Adam step ({t['fused_adam_only_seconds'] * 1e3:.1f} ms) "
+                         f"alone | {floor * 1e3:.1f} | | {t['flops_per_step'] / floor / 1e9:.1f} | "
+                         f"{t['flops_per_step'] / floor / 1e9 / peak:.0%} | |")
+        lines.append("")
     lines += [f"### L_5000 evaluation, LVAE 5 layers ({ev['rows_per_chunk']} importance samples per chunk)", "",
               "| execution | importance samples/s | GFLOP/s | fraction of matmul peak | 10,000 test images, K = 5000 (min) "
               "| warm-up (s) |", "| --- | --- | --- | --- | --- | --- |"]
@@ -166,10 +206,21 @@ def _markdown(peak: float, load: list[str], train: dict, ev: dict, mem: dict, th
         lines.append(f"| {name} | {v['importance_samples_per_s']:.0f} | {v['gflops_per_s']:.1f} | "
                      f"{v['gflops_per_s'] / peak:.0%} | {v['projected_minutes_10k_test_L5000']:.1f} | "
                      f"{ev['warmup_seconds'][name]:.1f} |")
+    if "matmul_only_seconds" in ev:
+        c = ev["flops_per_chunk"] / ev["matmul_only_seconds"] / 1e9
+        lines.append(f"| the chunk's matrix products alone, back to back (ceiling) | "
+                     f"{ev['rows_per_chunk'] / ev['matmul_only_seconds']:.0f} | {c:.1f} | {c / peak:.0%} | | |")
+    if chunks:
+        lines += ["", "L_K throughput against the size of a chunk (examples x importance samples), timed in "
+                  "interleaved rounds in one run:", "",
+                  "| chunk | rows | eager samples/s | compiled samples/s |", "| --- | --- | --- | --- |"]
+        lines += [f"| {name} | {c['rows']} | {c['eager']:.0f} | {c['compiled']:.0f} |" for name, c in chunks.items()]
     if mem:
+        e = EvalSettings()
+        mem_chunk = f"{e.batch_size} examples x {e.sample_chunk} importance samples"
         lines += ["", "Resident memory, a fresh process per phase (MiB): after imports, model and data; the peak "
                   "during the phase; the increase. Training: 20 steps at batch 256. L_K: 200 examples with the eval "
-                  "defaults (100 examples x 250 importance samples per chunk).", "",
+                  f"defaults ({mem_chunk} per chunk).", "",
                   "| phase | before | peak | increase |", "| --- | --- | --- | --- |"]
         lines += [f"| {name} | {m['rss_before_mib']:.0f} | {m['peak_mib']:.0f} | {m['increase_mib']:.0f} |"
                   for name, m in mem.items()]
@@ -189,21 +240,25 @@ def main() -> None:
         torch.set_num_threads(a.threads)
     if a.memory_only:
         old = json.loads((RESULTS / "speed.json").read_text())
-        figures = {k: old[k] for k in ("matmul_peak_gflops", "load_average", "train", "eval_L5000")}
+        figures = {k: old.get(k, {}) for k in ("matmul_peak_gflops", "load_average", "train", "eval_L5000",
+                                               "eval_chunks")}
         figures["memory"] = memory()
         md = f"Timings from `{old['command']}` at {old['date']}; memory from this command.\n\n" + _markdown(
             old["matmul_peak_gflops"], old["load_average"], old["train"], old["eval_L5000"],
-                       figures["memory"], old["machine"]["torch_threads"])
+            figures["memory"], old["machine"]["torch_threads"], figures["eval_chunks"])
         print(write_results("speed", {**figures, "timings_from": old["command"] + " at " + old["date"]}, md).read_text())
         return
     peak = matmul_peak_gflops()
     train = {family: train_speed(family, a.rounds, a.steps) for family in ("lvae", "vae")}
     ev = eval_speed(a.rounds, a.eval_examples, chunk=250)
+    chunks = eval_chunk_sizes(a.rounds)
     peak = max(peak, matmul_peak_gflops())
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
     mem = {} if a.no_memory else memory()
-    figures = {"matmul_peak_gflops": peak, "load_average": load, "train": train, "eval_L5000": ev, "memory": mem}
-    print(write_results("speed", figures, _markdown(peak, load, train, ev, mem, torch.get_num_threads())).read_text())
+    figures = {"matmul_peak_gflops": peak, "load_average": load, "train": train, "eval_L5000": ev,
+               "eval_chunks": chunks, "memory": mem}
+    print(write_results("speed", figures, _markdown(peak, load, train, ev, mem, torch.get_num_threads(),
+                                                     chunks)).read_text())
 
 
 if __name__ == "__main__":

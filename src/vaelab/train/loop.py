@@ -72,7 +72,10 @@ class StepGuard:
         ok = all_true(loss is not None and bool(torch.isfinite(loss)), self.group)
         if ok:
             loss.backward()
-            norm = torch.nn.utils.clip_grad_norm_(params, self.s.grad_clip if self.s.grad_clip > 0 else math.inf)
+            grads = [p.grad for p in params if p.grad is not None]
+            norm = torch.nn.utils.get_total_norm(grads)  # checked for finiteness whether or not it clips
+            if self.s.grad_clip > 0:
+                torch.nn.utils.clip_grads_with_norm_(params, self.s.grad_clip, norm)
             ok = bool(torch.isfinite(norm))
         if not ok:
             self.bad_run += 1
@@ -237,6 +240,44 @@ def _restore(ck: dict[str, Any], model: nn.Module, opt: torch.optim.Optimizer, g
     gen.set_state(ck["data_rng"])
 
 
+def _prepare_process(s: TrainSettings, group: Group, run_dir: Path) -> None:
+    """Rank 0 creates run_dir (and clears temporaries of a killed save); every process sets its threads."""
+    if group.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        clean_stale_temporaries(run_dir)
+    if s.threads:
+        torch.set_num_threads(s.threads)
+    elif group.world > 1:  # share the cores between the processes
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // group.world))
+
+
+def _begin(run_dir: Path, resume: bool, s: TrainSettings, model: nn.Module, opt: torch.optim.Optimizer,
+           gen: torch.Generator, group: Group, hooks: Sequence[TrainingHook]) -> tuple[int, int, float]:
+    """(first epoch, skipped steps so far, best score so far): from the last checkpoint, or a fresh seeded start."""
+    if not resume:
+        torch.manual_seed(s.seed + group.rank)  # each process its own latent noise
+        gen.manual_seed(s.seed)  # the same permutation and binarisation on every process
+        return 1, 0, -math.inf
+    ck = load_checkpoint(run_dir / LAST)  # the caller checked it holds this model (runs.check_checkpoint)
+    _restore(ck, model, opt, gen, group)
+    for hook, hook_state in zip(hooks, ck.get("hooks", [])):
+        hook.load_state_dict(hook_state)
+    return ck["epoch"] + 1, ck["skipped_steps"], ck["best_val_elbo"]
+
+
+def _checkpoint(epoch: int, model: nn.Module, opt: torch.optim.Optimizer, gen: torch.Generator,
+                rngs: list[dict[str, Any]], skipped_total: int, best: float, metadata: dict[str, Any] | None,
+                group: Group, hooks: Sequence[TrainingHook], ex: Execution) -> dict[str, Any]:
+    """Everything a resumed run needs to repeat the uninterrupted one (written by rank 0 only)."""
+    state = {"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(),
+             "rng": rngs[0], "data_rng": gen.get_state(), "skipped_steps": skipped_total,
+             "best_val_elbo": best, "metadata": metadata or {}, "world": group.world,
+             "rng_per_rank": rngs, "hooks": [hook.state_dict() for hook in hooks]}
+    if ex.device.type == "cuda":  # the latent noise of a GPU run comes from its own generator
+        state["cuda_rng"] = torch.cuda.get_rng_state(ex.device)
+    return state
+
+
 def fit(model: nn.Module, data: Task, s: TrainSettings, run_dir: str | Path, resume: bool = False,
         metadata: dict[str, Any] | None = None, hooks: Sequence[TrainingHook] | None = None) -> list[dict[str, Any]]:
     """Train for s.epochs epochs (continuing from run_dir's checkpoint when resume), return this call's records.
@@ -247,30 +288,13 @@ def fit(model: nn.Module, data: Task, s: TrainSettings, run_dir: str | Path, res
     Inside a process group (train/distributed.py) every process calls fit; rank 0 alone writes run_dir.
     """
     hooks = decoder_variance_hooks(model, s) if hooks is None else list(hooks)
-    group = current_group()
-    run_dir = Path(run_dir)
-    if group.main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        clean_stale_temporaries(run_dir)
-    if s.threads:
-        torch.set_num_threads(s.threads)
-    elif group.world > 1:  # share the cores between the processes
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // group.world))
+    group, run_dir = current_group(), Path(run_dir)
+    _prepare_process(s, group, run_dir)
     ex = Execution.from_settings(s).on_rank(group.rank, group.world)
     model.to(ex.device)
     net = nn.parallel.DistributedDataParallel(model) if group.world > 1 else model  # averages gradients
-    opt = ex.optimizer(model.parameters(), s.lr)
-    gen = torch.Generator()
-    start, skipped_total, best = 1, 0, -math.inf
-    if resume:
-        ck = load_checkpoint(run_dir / LAST)  # the caller checked it holds this model (runs.check_checkpoint)
-        _restore(ck, model, opt, gen, group)
-        start, skipped_total, best = ck["epoch"] + 1, ck["skipped_steps"], ck["best_val_elbo"]
-        for hook, hook_state in zip(hooks, ck.get("hooks", [])):
-            hook.load_state_dict(hook_state)
-    else:
-        torch.manual_seed(s.seed + group.rank)  # each process its own latent noise
-        gen.manual_seed(s.seed)  # the same permutation and binarisation on every process
+    opt, gen = ex.optimizer(model.parameters(), s.lr), torch.Generator()
+    start, skipped_total, best = _begin(run_dir, resume, s, model, opt, gen, group, hooks)
     log = MetricsLog(run_dir, resume_epoch=start - 1) if group.main else None
     bar = tqdm(total=max(s.epochs - start + 1, 0) * data.steps_per_epoch(s), desc="train", unit="step",
                disable=not (s.progress and group.main))
@@ -296,12 +320,7 @@ def fit(model: nn.Module, data: Task, s: TrainSettings, run_dir: str | Path, res
                 bar.set_postfix(epoch=epoch, elbo=f"{record['train_elbo']:.2f}",
                                 val=f"{record.get('val_elbo', math.nan):.2f}")
                 log.write(record)
-                state = {"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                         "rng": rngs[0], "data_rng": gen.get_state(), "skipped_steps": skipped_total,
-                         "best_val_elbo": best, "metadata": metadata or {}, "world": group.world,
-                         "rng_per_rank": rngs, "hooks": [hook.state_dict() for hook in hooks]}
-                if ex.device.type == "cuda":  # the latent noise of a GPU run comes from its own generator
-                    state["cuda_rng"] = torch.cuda.get_rng_state(ex.device)
+                state = _checkpoint(epoch, model, opt, gen, rngs, skipped_total, best, metadata, group, hooks, ex)
                 if improved:
                     save_atomic(state, run_dir / BEST)
                 save_atomic(state, run_dir / LAST)
