@@ -28,6 +28,7 @@ from vaelab.layers.decoder_variance import DECODER_VARIANCE_HEADS
 from vaelab.generation import aggregate_posterior, aggregate_report, generate, sample_quality, write_uncertainty
 from vaelab.models import MODELS, takes_labels
 from vaelab.models.semisupervised import class_probabilities
+from vaelab.objectives.label_weighting import LABEL_WEIGHTINGS
 from vaelab.objectives.semisupervised import BATCH_WEIGHTINGS
 from vaelab.train.distributed import current_group, launch
 from vaelab.train import BEST, LAST, TrainData, fit, load_checkpoint, read_metrics
@@ -148,6 +149,8 @@ def _semi_supervised_task(config: Config, splits: Splits, run_dir: Path) -> Semi
                            d.labelled_choice)
     if t.batch_weighting not in BATCH_WEIGHTINGS:
         raise ConfigError(f"train.batch_weighting is {t.batch_weighting!r}; choose one of {sorted(BATCH_WEIGHTINGS)}")
+    if t.label_weights not in LABEL_WEIGHTINGS:
+        raise ConfigError(f"train.label_weights is {t.label_weights!r}; choose one of {sorted(LABEL_WEIGHTINGS)}")
     if (t.labelled_batch or t.batch_size // 2) < 1:
         raise ConfigError("train.batch_size must be at least 2 for a semi-supervised family (labelled + unlabelled)")
     if current_group().main:  # one writer in a data-parallel run

@@ -78,11 +78,22 @@ def test_unsupervised_resume_equals_uninterrupted_after_the_loop_refactor(tmp_pa
     ({"train": {"iw_samples": 5}}, "train.iw_samples > 1 is not available"),
     ({"train": {"labelled_batch": 200}}, "train.labelled_batch = 200 is impossible"),
     ({"train": {"batch_weighting": "mean"}}, "train.batch_weighting is 'mean'; choose one of"),
+    ({"train": {"label_weights": "mean"}}, "train.label_weights is 'mean'; choose one of"),
 ])
 def test_bad_semi_supervised_settings_are_one_line_errors(tmp_path, capsys, sections, message):
     code = main(["train", str(_config(tmp_path, **sections)), "--run-dir", str(tmp_path / "run")])
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1, err
+
+
+def test_label_weights_reach_the_objective(tmp_path):
+    """train.label_weights changes training only with several samples of a (identical when eq_samples = 1)."""
+    def run(name, **train):
+        train_run(_config(tmp_path, train={"epochs": 1, **train}), tmp_path / name)
+        return read_metrics(tmp_path / name / "metrics.jsonl")
+    assert run("p1") == run("a1", label_weights="averaged")
+    p2, a2 = run("p2", eq_samples=2), run("a2", eq_samples=2, label_weights="averaged")
+    assert p2[0]["train_cross_entropy"] != a2[0]["train_cross_entropy"]
 
 
 def test_classify_errors(tmp_path, capsys):

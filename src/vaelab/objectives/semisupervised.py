@@ -8,6 +8,8 @@ with the sum over y done exactly by one forward pass over every class (eq. 17), 
 term of eq. 12 added to the labelled loss with weight alpha = beta (N_l + N_u) / N_l. Bounds are returned
 as lower bounds on log-likelihoods (nats, higher is better); losses are their negatives.
 Where a site allows it (Latent.analytic_kl) the training bounds use the closed-form KL, as elbo() does.
+With several samples of a, `label_weights` (objectives/label_weighting.py) chooses between the per-sample
+weights above and the classifier averaged over the samples, qbar(y|x) = mean_s q(y|a_s,x).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from torch import Tensor, nn
 
 from vaelab.distributions import StreamingLogMeanExp, kl_estimate
 from vaelab.models.base import ModelOutput, repeat_samples, run_model
+from vaelab.objectives.label_weighting import label_weighting
 
 
 @dataclass
@@ -72,37 +75,40 @@ def log_weights_xy(out: ModelOutput, x_rows: Tensor) -> Tensor:
     return log_w
 
 
-def labelled_bound(model: nn.Module, x: Tensor, y: Tensor, samples: int = 1, beta: float = 1.0) -> LabelledTerms:
+def labelled_bound(model: nn.Module, x: Tensor, y: Tensor, samples: int = 1, beta: float = 1.0,
+                   label_weights: str = "per_sample") -> LabelledTerms:
     """-L(x, y) of eq. 10 and the cross-entropy of eq. 12, averaged over `samples` draws of (a, z).
 
     x (B, D), y (B,) int64. One forward pass: the same draws of a serve the bound and the classifier.
+    label_weights (see LABEL_WEIGHTINGS): the cross-entropy is mean_s -log q(y|a_s,x) (`per_sample`) or
+    -log qbar(y|x) with qbar = mean_s q(y|a_s,x) (`averaged`).
     """
+    rule = label_weighting(label_weights)
     batch = x.shape[0]
     out = run_model(model, x, n_samples=samples, y=y)
     true_f, train_f = _row_terms(out, repeat_samples(x, samples), beta)  # (S*B,)
     log_qy = out.label.q.log_prob(out.label.y).view(samples, batch)
     probs = out.label.q.probs.detach().view(samples, batch, -1).mean(0)
     return LabelledTerms(true_f.detach().view(samples, batch).mean(0), train_f.view(samples, batch).mean(0),
-                         -log_qy.mean(0), probs)
+                         rule.cross_entropy(log_qy), probs)
 
 
-def _sum_over_labels(out: ModelOutput, f: Tensor, samples: int, batch: int) -> Tensor:
-    """sum_y q(y|a,x) (f_y - log q(y|a,x)) averaged over samples, (B,), from class-major rows (eq. 27)."""
-    classes = out.label.classes
-    log_qy = out.label.q.log_prob(out.label.y).view(classes, samples, batch)
-    return (log_qy.exp() * (f.view(classes, samples, batch) - log_qy)).sum(0).mean(0)
+def unlabelled_bound(model: nn.Module, x: Tensor, samples: int = 1, beta: float = 1.0,
+                     label_weights: str = "per_sample") -> UnlabelledTerms:
+    """-U(x) of eqs. 17 and 27: Monte Carlo over a and z, exact over y (one pass over batch x classes).
 
-
-def unlabelled_bound(model: nn.Module, x: Tensor, samples: int = 1, beta: float = 1.0) -> UnlabelledTerms:
-    """-U(x) of eqs. 17 and 27: Monte Carlo over a and z, exact over y (one pass over batch x classes)."""
+    label_weights (see LABEL_WEIGHTINGS) picks how the S samples of a weight the enumerated classes.
+    """
+    rule = label_weighting(label_weights)
     out = run_model(model, x, n_samples=samples, y=None)
     if out.label is None or not out.label.enumerated:
         raise ValueError("the unlabelled bound needs a model that enumerates y when called with y=None")
     repeats = out.label.y.shape[0] // x.shape[0]  # C * S
     true_f, train_f = _row_terms(out, repeat_samples(x, repeats), beta)  # (C*S*B,)
-    batch = x.shape[0]
-    return UnlabelledTerms(_sum_over_labels(out, true_f.detach(), samples, batch).detach(),
-                           _sum_over_labels(out, train_f, samples, batch))
+    shape = (out.label.classes, samples, x.shape[0])
+    log_qy = out.label.q.log_prob(out.label.y).view(shape)
+    return UnlabelledTerms(rule.sum_over_labels(log_qy, true_f.detach().view(shape)).detach(),
+                           rule.sum_over_labels(log_qy, train_f.view(shape)))
 
 
 def batch_weights(rule: str, n_labelled: int, n_unlabelled: int) -> float:
@@ -125,13 +131,15 @@ BATCH_WEIGHTINGS = {
 
 def semi_supervised_objective(model: nn.Module, x_l: Tensor, y_l: Tensor, x_u: Tensor, alpha: float,
                               beta: float = 1.0, samples: int = 1,
-                              labelled_weight: float = 1.0) -> SemiSupervisedObjective:
+                              labelled_weight: float = 1.0,
+                              label_weights: str = "per_sample") -> SemiSupervisedObjective:
     """J of eq. 13 per example of the batch: (w sum_l [L(x_l, y_l) + alpha CE] + sum_u U(x_u)) / (B_l + B_u).
 
     w (labelled_weight, see batch_weights) scales every labelled example's term; 1 counts each example once.
+    label_weights: `per_sample` or `averaged` (objectives/label_weighting.py), for U and the CE alike.
     """
-    lab = labelled_bound(model, x_l, y_l, samples, beta)
-    unl = unlabelled_bound(model, x_u, samples, beta)
+    lab = labelled_bound(model, x_l, y_l, samples, beta, label_weights)
+    unl = unlabelled_bound(model, x_u, samples, beta, label_weights)
     total = labelled_weight * (-lab.train_bound + alpha * lab.cross_entropy).sum() - unl.train_bound.sum()
     return SemiSupervisedObjective(total / (x_l.shape[0] + x_u.shape[0]), lab, unl)
 

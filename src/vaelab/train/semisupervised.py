@@ -122,7 +122,7 @@ class SemiSupervisedData:
             y = to(sp.y_labelled[idx_l])
             xb_l, xb_u = to(self._noisy(x_l[idx_l], gen)), to(self._noisy(x_u[idx_u], gen))
             obj = guarded(lambda: objective(model, xb_l, y, xb_u, alpha=alpha, beta=beta, samples=s.eq_samples,
-                                           labelled_weight=weight))
+                                           labelled_weight=weight, label_weights=s.label_weights))
             norm = guard.step(model, opt, None if obj is None else obj.loss)
             if norm is None:
                 stats.skipped += 1

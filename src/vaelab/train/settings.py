@@ -42,6 +42,7 @@ class TrainSettings:
     classification_weight: float = 0.1  # semi-supervised: beta of alpha = beta (N_l + N_u) / N_l (ADGM eq. 12)
     labelled_batch: int = 0  # semi-supervised: labelled examples per batch (0: half of batch_size)
     batch_weighting: str = "examples"  # semi-supervised: examples | halves (objectives.semisupervised.batch_weights)
+    label_weights: str = "per_sample"  # semi-supervised: per_sample | averaged (objectives/label_weighting.py)
 
     def __post_init__(self) -> None:
         checks = {
