@@ -83,6 +83,9 @@ class _Matmuls(TorchDispatchMode):
         if name.startswith(("aten.mm", "aten.addmm")):
             a, b = (args[1], args[2]) if name.startswith("aten.addmm") else (args[0], args[1])
             self.shapes.append((tuple(a.shape), tuple(b.shape)))
+        elif name.startswith("aten.linear"):  # inference mode does not decompose linear into addmm
+            x, w = args[0], args[1]
+            self.shapes.append(((x.numel() // x.shape[-1], x.shape[-1]), (w.shape[1], w.shape[0])))
         return func(*args, **(kwargs or {}))
 
 

@@ -23,13 +23,14 @@ def chunk_log_weights(model: nn.Module, xb: Tensor, samples: int) -> Tensor:
 
 
 @torch.inference_mode()
-def log_likelihood(model: nn.Module, x: Tensor, k: int, batch_size: int = 100, sample_chunk: int = 250,
+def log_likelihood(model: nn.Module, x: Tensor, k: int, batch_size: int = 20, sample_chunk: int = 250,
                    progress: bool = False, execution: Execution | None = None) -> Tensor:
     """L_K per example, shape (N,), in nats (float64, on the CPU). Puts the model in eval mode and restores it.
 
     x: (N, D). k: importance samples per example. L_1 is a one-sample ELBO estimate; L_K rises towards
     log p(x) as K grows. execution: compile/precision/checks (default: eager float32 without distribution
-    checks); chunks run on the model's device.
+    checks); chunks run on the model's device. A chunk holds at most batch_size * sample_chunk rows (the memory
+    bound); when k < sample_chunk, more examples share a chunk so that it stays that size.
     """
     if k < 1:
         raise ValueError(f"the number of importance samples must be >= 1, got {k}")
@@ -42,7 +43,7 @@ def log_likelihood(model: nn.Module, x: Tensor, k: int, batch_size: int = 100, s
     bar = tqdm(total=x.shape[0] * k, desc=f"L_{k}", unit="sample", unit_scale=True, disable=not progress)
     try:
         with ex.running():
-            for xb in x.split(batch_size):
+            for xb in x.split(max(batch_size, batch_size * sample_chunk // min(k, sample_chunk))):
                 xb, acc = xb.to(device), StreamingLogMeanExp()
                 for start in range(0, k, sample_chunk):
                     s = min(sample_chunk, k - start)
