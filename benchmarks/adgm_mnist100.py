@@ -49,14 +49,16 @@ def _run(family: str, tag: str) -> Path:
     return RUNS / (f"mnist100-{family}-{tag}" if tag else f"mnist100-{family}")
 
 
-def train(family: str, epochs: int, threads: int, data: str, tag: str = "") -> None:
-    """Train to `epochs`, one epoch at a time, with the test error of every epoch's last checkpoint."""
+def train(family: str, epochs: int, threads: int, data: str, tag: str = "", overrides: tuple[str, ...] = ()) -> None:
+    """Train to `epochs`, one epoch at a time, with the test error of every epoch's last checkpoint.
+
+    overrides: KEY=VALUE config changes of this schedule (give them again when resuming)."""
     run = _run(family, tag)
     for epoch in range(1, epochs + 1):
         start = time.time()
         train_or_resume(ROOT / f"configs/adgm/mnist-100-{family}.yaml", run,
                         [f"train.epochs={epoch}", f"train.threads={threads}", "train.progress=false",
-                         f"data.root={data}"])
+                         f"data.root={data}", *overrides])
         if epoch in _test_errors(run):
             continue
         seconds = time.time() - start  # this epoch's training (and data loading) when it was run now
@@ -116,11 +118,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "datasets" / "mnist"))
     parser.add_argument("--tag", default="", help="a second schedule: its own run folders and results file")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override")
     args = parser.parse_args()
     if args.action == "train":
         if args.family is None:
             parser.error("train needs a family: m2, adgm or sdgm")
-        train(args.family, args.epochs, args.threads, args.data, args.tag)
+        train(args.family, args.epochs, args.threads, args.data, args.tag, tuple(args.set))
     else:
         collect(args.tag)
 
