@@ -90,7 +90,7 @@ def collect(tag: str = "") -> None:
         rows.append(f"| {family.upper()} | {len(metrics)} | {per_epoch} | {curve} | {val} | {100 * result['error']:.2f} ± "
                     f"{100 * result['error_se']:.2f} | {result['elbo']:.2f} | {PAPER[family]} |")
     note = EPOCHS_NOTE if not tag else f"the epochs listed, `--tag {tag}` ({RUNS.name}/mnist100-FAMILY-{tag})"
-    md = f"""Reduced schedule on a shared 2-core CPU, the threads of the header, the same settings for every model: {note}
+    md = f"""Reduced schedule on a shared 2-core CPU, the same settings for every model: {note}
 (one epoch = one pass over the 59,000 unlabelled training images, 590 steps of 100 labelled + 100 unlabelled;
 one ADGM step takes about 0.3 s here, see adgm_speed.md), against the paper's 1000+ epochs. 1000 training images
 are held out for validation (the paper trained on all 60,000). Test error on the 10,000 test images with q(y|a,x)
