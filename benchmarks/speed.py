@@ -89,10 +89,15 @@ def train_speed(family: str, rounds: int, steps: int) -> dict:
                          for name, dt in seconds.items()}}
 
 
-def eval_speed(rounds: int, n: int, chunk: int) -> dict:
+def _eval_model_and_data(n: int) -> tuple[torch.nn.Module, torch.Tensor]:
+    """The 5-layer LVAE in eval mode (seed 0) and n synthetic binary images (seed 2), for the L_K timings."""
     torch.manual_seed(0)
     model = build_model(load_config(CONFIG), 784).eval()
-    x = torch.rand(n, 784, generator=torch.Generator().manual_seed(2)).bernoulli()
+    return model, torch.rand(n, 784, generator=torch.Generator().manual_seed(2)).bernoulli()
+
+
+def eval_speed(rounds: int, n: int, chunk: int) -> dict:
+    model, x = _eval_model_and_data(n)
     runs = {}
     for name, v in EVAL_VARIANTS.items():
         ex = Execution.create(device="cpu", **v)
@@ -122,9 +127,7 @@ def eval_chunk_sizes(rounds: int) -> dict:
     Big chunks make big matrix products but stream their activations through memory; the element-wise work
     is cheaper while a chunk's activations stay in the caches.
     """
-    torch.manual_seed(0)
-    model = build_model(load_config(CONFIG), 784).eval()
-    x = torch.rand(max(n for n, _ in CHUNK_SHAPES), 784, generator=torch.Generator().manual_seed(2)).bernoulli()
+    model, x = _eval_model_and_data(max(n for n, _ in CHUNK_SHAPES))
     runs = {}
     for compiled in (False, True):
         ex = Execution.create(device="cpu", compile=compiled)

@@ -147,10 +147,9 @@ def _semi_supervised_task(config: Config, splits: Splits, run_dir: Path) -> Semi
     check_labels(splits.val_labels, p.classes, "validation set")
     split = split_labelled(splits.train, splits.train_labels, d.labelled_per_class, p.classes, t.seed,
                            d.labelled_choice)
-    if t.batch_weighting not in BATCH_WEIGHTINGS:
-        raise ConfigError(f"train.batch_weighting is {t.batch_weighting!r}; choose one of {sorted(BATCH_WEIGHTINGS)}")
-    if t.label_weights not in LABEL_WEIGHTINGS:
-        raise ConfigError(f"train.label_weights is {t.label_weights!r}; choose one of {sorted(LABEL_WEIGHTINGS)}")
+    for key, registry in (("batch_weighting", BATCH_WEIGHTINGS), ("label_weights", LABEL_WEIGHTINGS)):
+        if getattr(t, key) not in registry:
+            raise ConfigError(f"train.{key} is {getattr(t, key)!r}; choose one of {sorted(registry)}")
     if (t.labelled_batch or t.batch_size // 2) < 1:
         raise ConfigError("train.batch_size must be at least 2 for a semi-supervised family (labelled + unlabelled)")
     if current_group().main:  # one writer in a data-parallel run

@@ -43,7 +43,8 @@ def log_likelihood(model: nn.Module, x: Tensor, k: int, batch_size: int = 20, sa
     bar = tqdm(total=x.shape[0] * k, desc=f"L_{k}", unit="sample", unit_scale=True, disable=not progress)
     try:
         with ex.running():
-            for xb in x.split(max(batch_size, batch_size * sample_chunk // min(k, sample_chunk))):
+            examples = max(batch_size, batch_size * sample_chunk // min(k, sample_chunk))  # rows <= the bound
+            for xb in x.split(examples):
                 xb, acc = xb.to(device), StreamingLogMeanExp()
                 for start in range(0, k, sample_chunk):
                     s = min(sample_chunk, k - start)
