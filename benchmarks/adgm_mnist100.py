@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_results  # noqa: E402
+from common import label_references, write_results  # noqa: E402
 
 from vaelab.runs import evaluate_run, train_or_resume  # noqa: E402
 from vaelab.train import LAST, read_metrics  # noqa: E402
@@ -77,6 +77,15 @@ def _curve(errors: dict[int, float], every: int = 10, full_up_to: int = 30) -> s
     return ", ".join(f"{e}: {100 * errors[e]:.1f}" for e in shown)
 
 
+def _reference_rows(ref: dict) -> list[str]:
+    """Table rows of what the labels alone give (common.label_references), same columns as the models'."""
+    if not ref:
+        return []
+    cells = "| - | - | - | - |"
+    return [f"| 1-NN on the 100 labelled images alone (pixels) {cells} {100 * ref['nn1_labelled_points']:.2f} | - | - |",
+            f"| 25-NN on all 59,000 training labels (pixels) {cells} {100 * ref['knn25_all_labels']:.2f} | - | - |"]
+
+
 def collect(tag: str = "") -> None:
     rows, figures = [], {}
     for family in FAMILIES:
@@ -98,6 +107,8 @@ def collect(tag: str = "") -> None:
         val = _curve(dict(enumerate(figures[family]["val_error"], start=1)))
         rows.append(f"| {family.upper()} | {len(metrics)} | {per_epoch} | {curve} | {val} | {100 * result['error']:.2f} ± "
                     f"{100 * result['error_se']:.2f} | {result['elbo']:.2f} | {PAPER[family]} |")
+    trained = [_run(f, tag) for f in FAMILIES if (_run(f, tag) / LAST).exists()]
+    figures["references"] = label_references(trained[0]) if trained else {}
     note = EPOCHS_NOTE if not tag else f"the epochs listed, `--tag {tag}` ({RUNS.name}/mnist100-FAMILY-{tag})"
     md = f"""Reduced schedule on a shared 2-core CPU, the same settings for every model: {note}
 (one epoch = one pass over the 59,000 unlabelled training images, 590 steps of 100 labelled + 100 unlabelled;
@@ -111,7 +122,7 @@ epoch on this shared machine (other jobs were running).
 
 | model | epochs | s / epoch | test error per epoch (%) | validation error per epoch (%) | test error, last (%) | test -U(x) | paper test error (%) |
 | --- | --- | --- | --- | --- | --- | --- | --- |
-{chr(10).join(rows)}
+{chr(10).join(rows + _reference_rows(figures["references"]))}
 
 The paper's Fig. 5 reports the test error every 10 epochs up to 1000+ (ADGM about 2% near epoch 200; final
 numbers in Table 2: ADGM 0.96%, SDGM 1.32%, M2 11.97% from Kingma et al. 2014); a run of a few epochs shows only

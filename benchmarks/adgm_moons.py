@@ -17,30 +17,18 @@ import sys
 from pathlib import Path
 
 import torch
-from sklearn.neighbors import KNeighborsClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, write_results  # noqa: E402
+from common import RESULTS, label_references, write_results  # noqa: E402
 
 from vaelab.data.moons import MOONS_NOISE  # noqa: E402
 from vaelab.experiments.moons import run_moons  # noqa: E402
 from vaelab.models.semisupervised import class_probabilities  # noqa: E402
 from vaelab.objectives.semisupervised import labelled_bound  # noqa: E402
-from vaelab.runs import LABELLED_FILE, load_run  # noqa: E402
+from vaelab.runs import load_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKS = Path(__file__).with_name("adgm_moons_checks.md")  # single runs made by hand, with their commands
-
-
-def references(run_dir: Path) -> dict:
-    """Test error (fraction) of k-NN on all training labels and of 1-NN on the labelled points, and the points."""
-    config, _, splits, _ = load_run(run_dir, "last")
-    index = json.loads((run_dir / LABELLED_FILE).read_text())["index_in_training_split"]
-    x, y, xt, yt = splits.train.numpy(), splits.train_labels.numpy(), splits.test.numpy(), splits.test_labels.numpy()
-    knn = 1 - KNeighborsClassifier(25).fit(x, y).score(xt, yt)
-    nn6 = 1 - KNeighborsClassifier(1).fit(x[index], y[index]).score(xt, yt)
-    return {"knn25_all_labels": knn, "nn1_labelled_points": nn6, "labelled_choice": config.data.labelled_choice,
-            "labelled_points": x[index].round(3).tolist(), "labelled_labels": y[index].tolist()}
 
 
 @torch.no_grad()
@@ -78,7 +66,7 @@ def main() -> None:
     summary = run_moons(ROOT / "configs/adgm/moons.yaml", out,
                         [f"train.epochs={args.epochs}", f"train.threads={args.threads}"], args.twin_epochs)
     shutil.copy(out / "moons.png", RESULTS / "adgm_moons.png")
-    ref = references(out / "adgm")
+    ref = label_references(out / "adgm", with_points=True)
     ref["label_preference"] = {name: label_preference(out / name) for name in ("adgm", "no-aux")}
     pref = ref["label_preference"]["adgm"]
     adgm, plain = summary["adgm"], summary["no-aux"]

@@ -123,3 +123,26 @@ def interleaved_seconds(fns: dict, rounds: int, calls: int) -> dict[str, float]:
                 fn()
             times[name].append((time.perf_counter() - start) / calls)
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+def label_references(run_dir: Path, with_points: bool = False) -> dict:
+    """What labels alone give on a semi-supervised run's test set, beside the model's error.
+
+    Test error (fraction) of 25-NN trained on every training label (how separable the classes are) and of 1-NN
+    on the run's labelled examples only (what the few labels give without the unlabelled data); with_points adds
+    those examples' inputs and labels.
+    """
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from vaelab.runs import LABELLED_FILE, load_run
+
+    config, _, splits, _ = load_run(run_dir, "last")
+    index = json.loads((run_dir / LABELLED_FILE).read_text())["index_in_training_split"]
+    x, y, xt, yt = splits.train.numpy(), splits.train_labels.numpy(), splits.test.numpy(), splits.test_labels.numpy()
+    ref = {"knn25_all_labels": 1 - KNeighborsClassifier(25).fit(x, y).score(xt, yt),
+           "nn1_labelled_points": 1 - KNeighborsClassifier(1).fit(x[index], y[index]).score(xt, yt),
+           "labelled_choice": config.data.labelled_choice}
+    if with_points:
+        ref.update(labelled_points=x[index].round(3).tolist(), labelled_labels=y[index].tolist())
+    return ref
+
