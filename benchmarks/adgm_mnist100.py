@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import label_references, write_results  # noqa: E402
 
+from vaelab.config import ConfigError  # noqa: E402
 from vaelab.runs import evaluate_run, train_or_resume  # noqa: E402
 from vaelab.train import LAST, read_metrics  # noqa: E402
 
@@ -87,11 +88,12 @@ def _reference_rows(ref: dict) -> list[str]:
 
 
 def collect(tag: str = "") -> None:
-    rows, figures = [], {}
+    rows, figures, trained = [], {}, []
     for family in FAMILIES:
         run = _run(family, tag)
         if not (run / LAST).exists():
             continue
+        trained.append(run)
         metrics = read_metrics(run / "metrics.jsonl")
         result = evaluate_run(run, checkpoint="last", iw_samples=1, progress=False)
         tests = _test_errors(run)
@@ -107,7 +109,6 @@ def collect(tag: str = "") -> None:
         val = _curve(dict(enumerate(figures[family]["val_error"], start=1)))
         rows.append(f"| {family.upper()} | {len(metrics)} | {per_epoch} | {curve} | {val} | {100 * result['error']:.2f} ± "
                     f"{100 * result['error_se']:.2f} | {result['elbo']:.2f} | {PAPER[family]} |")
-    trained = [_run(f, tag) for f in FAMILIES if (_run(f, tag) / LAST).exists()]
     figures["references"] = label_references(trained[0]) if trained else {}
     note = EPOCHS_NOTE if not tag else f"the epochs listed, `--tag {tag}` ({RUNS.name}/mnist100-FAMILY-{tag})"
     md = f"""Reduced schedule on a shared 2-core CPU, the same settings for every model: {note}
@@ -144,7 +145,10 @@ def main() -> None:
     if args.action == "train":
         if args.family is None:
             parser.error("train needs a family: m2, adgm or sdgm")
-        train(args.family, args.epochs, args.threads, args.data, args.tag, tuple(args.set))
+        try:
+            train(args.family, args.epochs, args.threads, args.data, args.tag, tuple(args.set))
+        except ConfigError as err:  # a bad --set: one line, not a traceback
+            parser.error(str(err))
     else:
         collect(args.tag)
 

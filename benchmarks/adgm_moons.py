@@ -11,7 +11,6 @@ same test set: k-nearest neighbours trained on all 1e4 training labels (how sepa
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 from pathlib import Path

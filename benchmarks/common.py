@@ -145,4 +145,3 @@ def label_references(run_dir: Path, with_points: bool = False) -> dict:
     if with_points:
         ref.update(labelled_points=x[index].round(3).tolist(), labelled_labels=y[index].tolist())
     return ref
-
