@@ -24,7 +24,7 @@ def test_devices_and_precisions_resolve_or_say_what_to_choose():
     assert resolve_device("cpu") == torch.device("cpu")
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert resolve_precision("auto", torch.device("cpu")) == "float32"
-    assert resolve_precision("auto", torch.device("cuda")) == "bf16"
+    assert resolve_precision("auto", torch.device("cuda")) == "float32"  # bf16 only where asked for
     with pytest.raises(ExecutionError, match="auto, cpu, cuda"):
         resolve_device("tpu")
     with pytest.raises(ExecutionError, match="choose"):
@@ -75,8 +75,37 @@ def test_bf16_autocast_gives_nearly_the_float32_bound():
         ex = Execution.create(device="cpu", precision=precision)
         torch.manual_seed(5)
         with torch.no_grad(), ex.running():
-            values.append(float(elbo(model, x).loss))
+            obj = ex.objective(elbo)(model, x)
+        values.append(float(obj.loss))
+        assert not torch.is_autocast_enabled("cpu")  # the autocast block ends with the call
     assert values[1] == pytest.approx(values[0], rel=0.02)
+    assert values[1] != values[0]  # it did run in bf16
+
+
+def test_bf16_training_follows_float32_training():
+    """Optimiser steps change what the next bf16 forward pass sees (an autocast block held across steps
+    would keep serving the first step's bf16 copies of the weights)."""
+    g = torch.Generator().manual_seed(4)
+    prototypes = torch.rand(4, 12, generator=g).round()
+    x = (prototypes[torch.randint(0, 4, (512,), generator=g)] - 0.9).abs().bernoulli(generator=g)  # 10% flips
+    x = 1 - x
+    finals = {}
+    for precision in ("float32", "bf16"):
+        model = _model(seed=2)
+        ex = Execution.create(device="cpu", precision=precision)
+        opt, objective = ex.optimizer(model.parameters(), 3e-2), ex.objective(elbo)
+        losses = []
+        with ex.running():
+            for step, xb in enumerate(x.split(64) * 5):
+                torch.manual_seed(step)
+                obj = objective(model, xb)
+                opt.zero_grad()
+                obj.loss.backward()
+                opt.step()
+                losses.append(float(obj.loss))
+        finals[precision] = sum(losses[-8:]) / 8
+        assert finals[precision] < 0.9 * sum(losses[:8]) / 8  # it learns
+    assert finals["bf16"] == pytest.approx(finals["float32"], rel=0.03)
 
 
 @torch._inductor.config.patch(fallback_random=True)  # compiled code draws its noise as eager code does

@@ -1,8 +1,8 @@
 """Where and how the arithmetic runs: device, precision, compilation, optimiser kernel, argument checks.
 
 None of these changes the maths of a model or an objective; they change its speed (benchmarks/speed.py and
-benchmarks/adgm_speed.py measure each of them). Defaults: the GPU when there is one, bf16 autocast only
-there, eager mode, torch's fused Adam kernel, and no argument validation of distributions inside training
+benchmarks/adgm_speed.py measure each of them). Defaults: the GPU when there is one, float32 (bf16 autocast
+where asked for), eager mode, torch's fused Adam kernel, and no argument validation of distributions inside training
 and evaluation loops (torch.distributions checks every parameter and value of every call by default, which
 costs about a tenth of a step here; non-finite steps are still caught by the loss check of the StepGuard).
 """
@@ -54,11 +54,12 @@ def module_device(module: torch.nn.Module) -> torch.device:
 
 
 def resolve_precision(name: str, device: torch.device) -> str:
-    """'auto' -> bf16 autocast on a GPU, float32 on the CPU (the CPU's float32 path is the reference)."""
+    """'auto' -> float32 on every device: bf16 autocast is there to choose (`bf16`), but it becomes a default
+    only where its numbers have been shown to match float32's (benchmarks/results/bf16.md)."""
     if name not in PRECISIONS:
         raise ExecutionError(f"unknown precision {name!r}; choose {', '.join(PRECISIONS)}")
     if name == "auto":
-        return "bf16" if device.type == "cuda" else "float32"
+        return "float32"
     return name
 
 
@@ -93,7 +94,7 @@ class Execution:
     compile: bool = False  # torch.compile the objective (one compilation per objective function)
     fused_adam: bool = True
     check_distributions: bool = False
-    _compiled: dict[Callable[..., Any], Callable[..., Any]] = field(default_factory=dict, repr=False)
+    _wrapped: dict[Callable[..., Any], Callable[..., Any]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def create(cls, device: str = "auto", precision: str = "auto", compile: bool = False, fused_adam: bool = True,
@@ -113,12 +114,23 @@ class Execution:
         return self
 
     def objective(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """fn itself, or its torch.compile'd version (compiled once, on first use)."""
-        if not self.compile:
+        """fn (torch.compile'd once, on first use, where asked for), each call inside its own autocast block.
+
+        Autocast covers the forward pass and the loss only, one call at a time, as torch prescribes: autocast
+        caches the bf16 copy of every weight until its block ends, so a block held open across optimiser
+        steps would feed every later forward pass the weights of the first step (benchmarks/results/bf16.md).
+        """
+        if not self.compile and self.precision == "float32":
             return fn
-        if fn not in self._compiled:
-            self._compiled[fn] = _tensor_floats(torch.compile(fn))
-        return self._compiled[fn]
+        if fn not in self._wrapped:
+            inner = _tensor_floats(torch.compile(fn)) if self.compile else fn
+
+            def call(*args: Any, **kwargs: Any) -> Any:
+                with self.autocast():
+                    return inner(*args, **kwargs)
+
+            self._wrapped[fn] = call
+        return self._wrapped[fn]
 
     def optimizer(self, params: Any, lr: float) -> torch.optim.Optimizer:
         """Adam; torch's fused kernel (one pass over each parameter) where asked for."""
@@ -127,10 +139,17 @@ class Execution:
     def to(self, x: Tensor) -> Tensor:
         return x.to(self.device, non_blocking=True)
 
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        """bf16 autocast on this device, or nothing (float32); objective() enters it around every call."""
+        if self.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:
-        """The block in which training steps or evaluation chunks run: checks and autocast as configured."""
-        autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16) if self.precision == "bf16"
-                    else contextlib.nullcontext())
-        with distribution_checks(self.check_distributions), autocast:
+        """The block in which training steps or evaluation chunks run: distribution checks as configured.
+
+        Precision is not set here but per objective call (objective()), so optimiser steps and backward
+        passes run outside autocast."""
+        with distribution_checks(self.check_distributions):
             yield

@@ -24,7 +24,7 @@ class TrainSettings:
     max_bad_steps: int = 20  # consecutive non-finite steps before the run stops
     threads: int = 0  # torch intra-op threads; 0 = torch's default
     # How the arithmetic runs (vaelab/execution.py; the maths is the same): device auto (GPU if any) | cpu |
-    # cuda[:N]; precision auto (bf16 autocast on a GPU, float32 on the CPU) | float32 | bf16; compile the
+    # cuda[:N]; precision auto (float32 everywhere until bf16 is shown to match) | float32 | bf16; compile the
     # objective with torch.compile (a minute or two of compilation, then faster steps); torch's fused Adam;
     # torch.distributions argument checks at every step (slow; for debugging).
     device: str = "auto"
