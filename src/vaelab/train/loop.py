@@ -72,10 +72,14 @@ class StepGuard:
         ok = all_true(loss is not None and bool(torch.isfinite(loss)), self.group)
         if ok:
             loss.backward()
+            if self.s.weight_prior > 0:
+                add_weight_prior(params, self.s.weight_prior)
             grads = [p.grad for p in params if p.grad is not None]
             norm = torch.nn.utils.get_total_norm(grads)  # checked for finiteness whether or not it clips
             if self.s.grad_clip > 0:
                 torch.nn.utils.clip_grads_with_norm_(params, self.s.grad_clip, norm)
+            if self.s.grad_clip_value > 0:  # element-wise, after the norm (ADGM code, adgmssl.py:274-276)
+                torch.nn.utils.clip_grad_value_(params, self.s.grad_clip_value)
             ok = bool(torch.isfinite(norm))
         if not ok:
             self.bad_run += 1
@@ -88,6 +92,23 @@ class StepGuard:
         self.bad_run = 0
         opt.step()
         return float(norm)
+
+
+def add_weight_prior(params: Sequence[nn.Parameter], coefficient: float) -> None:
+    """grad += coefficient * W for every weight matrix (ndim >= 2; biases and norm scales are left alone).
+
+    The gradient of coefficient/2 sum W^2 added to the loss: a N(0, 1/(coefficient n)) prior on the weights,
+    coupled with the loss (it is clipped and scaled by Adam with it, unlike AdamW's decoupled decay). The ADGM
+    authors' code adds grad log N(W; 0, 1) / n to the per-step gradient, n = 120000 (adgmssl.py:236-265).
+    """
+    with torch.no_grad():
+        for p in params:
+            if p.ndim < 2:
+                continue
+            if p.grad is None:  # a weight the loss did not reach still feels the prior
+                p.grad = coefficient * p.detach().clone()
+            else:
+                p.grad.add_(p.detach(), alpha=coefficient)
 
 
 @dataclass

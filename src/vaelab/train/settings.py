@@ -18,6 +18,8 @@ class TrainSettings:
     eq_samples: int = 1  # Monte Carlo samples per example
     iw_samples: int = 1  # importance samples per example (L_K training when > 1)
     grad_clip: float = 0.0  # max gradient norm; 0 = no clipping
+    grad_clip_value: float = 0.0  # after the norm clip, clip every gradient entry to [-v, v]; 0 = off
+    weight_prior: float = 0.0  # lambda: loss += lambda/2 sum W^2 over weight matrices, before clipping; 0 = off
     lr_decay: float = 1.0  # multiply lr by this ...
     lr_decay_every: int = 0  # ... every this many epochs (0 = never); paper fine-tuning: 0.75 every 200
     seed: int = 0
@@ -53,6 +55,8 @@ class TrainSettings:
             "eq_samples": self.eq_samples >= 1,
             "iw_samples": self.iw_samples >= 1,
             "grad_clip": self.grad_clip >= 0,
+            "grad_clip_value": self.grad_clip_value >= 0,
+            "weight_prior": self.weight_prior >= 0,
             "lr_decay": 0 < self.lr_decay <= 1,
             "lr_decay_every": self.lr_decay_every >= 0,
             "max_bad_steps": self.max_bad_steps >= 1,
