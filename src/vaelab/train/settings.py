@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from vaelab.execution import PRECISIONS, is_device_name
 
+UNLABELLED_ORDERS = ("shuffled", "sorted")  # the semi-supervised batches: a fresh permutation, or sorted by class
+
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -44,7 +46,8 @@ class TrainSettings:
     classification_weight: float = 0.1  # semi-supervised: beta of alpha = beta (N_l + N_u) / N_l (ADGM eq. 12)
     labelled_batch: int = 0  # semi-supervised: labelled examples per batch (0: half of batch_size)
     batch_weighting: str = "examples"  # semi-supervised: examples | halves (objectives.semisupervised.batch_weights)
-    label_weights: str = "per_sample"  # semi-supervised: per_sample | averaged (objectives/label_weighting.py)
+    label_weights: str = "per_sample"  # semi-supervised: per_sample | averaged | authors (objectives/label_weighting)
+    unlabelled_order: str = "shuffled"  # semi-supervised: shuffled every epoch | sorted (by class, fixed; an ablation)
 
     def __post_init__(self) -> None:
         checks = {
@@ -69,6 +72,9 @@ class TrainSettings:
             "device": is_device_name(self.device),
             "precision": self.precision in PRECISIONS,
         }
+        if self.unlabelled_order not in UNLABELLED_ORDERS:
+            raise ValueError(f"train.unlabelled_order must be one of {', '.join(UNLABELLED_ORDERS)}, "
+                             f"got {self.unlabelled_order!r}")
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             raise ValueError(f"train.{bad[0]} = {getattr(self, bad[0])!r} is impossible; see the README's config table")
