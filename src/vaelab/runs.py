@@ -31,6 +31,7 @@ from vaelab.models.semisupervised import class_probabilities
 from vaelab.objectives.label_weighting import LABEL_WEIGHTINGS
 from vaelab.objectives.semisupervised import BATCH_WEIGHTINGS
 from vaelab.train.distributed import current_group, launch
+from vaelab.train.freeze import check_freeze
 from vaelab.train import BEST, LAST, TrainData, fit, load_checkpoint, read_metrics
 from vaelab.train.semisupervised import SemiSupervisedData
 
@@ -205,6 +206,10 @@ def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str]
             raise RunError("--init-from starts a new run; it cannot be combined with --resume")
         state = check_checkpoint(Path(init_from) / LAST, config, splits.train.shape[1])
         model.load_state_dict(state["model"])
+    try:
+        check_freeze(model, config.train.freeze)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     if group.main:
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_text_atomic(run_dir / CONFIG_FILE, dump_config(config))

@@ -99,6 +99,7 @@ def test_moon_points_pick_the_nearest_training_point_of_each_class():
     ({"data": {"labelled_choice": "moon_points"}}, "moon_points places labels on the half-moons"),
     ({"train": {"unlabelled_order": "random"}}, "train.unlabelled_order must be one of shuffled, sorted"),
     ({"eval": {"classify_inputs": "gray"}}, "eval.classify_inputs must be one of binarised, grey"),
+    ({"train": {"freeze": ["q_a"]}}, "train.freeze: 'q_a' is not a submodule of this model; choose among inference,"),
     ({"train": {"grad_clip_value": -1}}, "train.grad_clip_value = -1.0 is impossible"),
     ({"train": {"weight_prior": -0.1}}, "train.weight_prior = -0.1 is impossible"),
     ({"data": {"name": "moons", "binarize": False, "labelled_per_class": 2, "labelled_choice": "moon_points"},

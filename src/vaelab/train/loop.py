@@ -24,6 +24,7 @@ from vaelab.objectives import Objective, elbo, linear_warmup
 from vaelab.train.distributed import Group, all_true, average_record, barrier, current_group, gather_rng, shard
 from vaelab.train.checkpoint import clean_stale_temporaries, load_checkpoint, save_atomic
 from vaelab.train.decoder_variance_hooks import decoder_variance_hooks
+from vaelab.train.freeze import freeze
 from vaelab.train.hooks import TrainingHook
 from vaelab.train.metrics import MetricsLog
 from vaelab.train.settings import TrainSettings
@@ -313,8 +314,9 @@ def fit(model: nn.Module, data: Task, s: TrainSettings, run_dir: str | Path, res
     _prepare_process(s, group, run_dir)
     ex = Execution.from_settings(s).on_rank(group.rank, group.world)
     model.to(ex.device)
+    freeze(model, s.freeze)  # before DDP, which hooks the parameters that train
     net = nn.parallel.DistributedDataParallel(model) if group.world > 1 else model  # averages gradients
-    opt, gen = ex.optimizer(model.parameters(), s.lr), torch.Generator()
+    opt, gen = ex.optimizer([p for p in model.parameters() if p.requires_grad], s.lr), torch.Generator()
     start, skipped_total, best = _begin(run_dir, resume, s, model, opt, gen, group, hooks)
     log = MetricsLog(run_dir, resume_epoch=start - 1) if group.main else None
     bar = tqdm(total=max(s.epochs - start + 1, 0) * data.steps_per_epoch(s), desc="train", unit="step",

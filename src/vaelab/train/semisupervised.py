@@ -111,7 +111,7 @@ class SemiSupervisedData:
         data_preparation/mnist.py:164-186 lays the class-sorted set out in 600 fixed batches; training/train.py:34)."""
         if s.unlabelled_order == "sorted":
             if self.split.y_unlabelled is None:
-                raise ValueError("train.unlabelled_order sorted needs the labels of the unlabelled set (split_labelled)")
+                raise ValueError("train.unlabelled_order sorted needs the labels of the unlabelled set")
             return torch.argsort(self.split.y_unlabelled, stable=True).split(n_u)
         return torch.randperm(self.split.x_unlabelled.shape[0], generator=gen).split(n_u)
 

@@ -48,6 +48,7 @@ class TrainSettings:
     batch_weighting: str = "examples"  # semi-supervised: examples | halves (objectives.semisupervised.batch_weights)
     label_weights: str = "per_sample"  # semi-supervised: per_sample | averaged | authors (objectives/label_weighting)
     unlabelled_order: str = "shuffled"  # semi-supervised: shuffled every epoch | sorted (by class, fixed; an ablation)
+    freeze: tuple[str, ...] = ()  # submodules kept at their initial weights, e.g. [inference.q_a, inference.q_a_head]
 
     def __post_init__(self) -> None:
         checks = {
