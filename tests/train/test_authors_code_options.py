@@ -112,3 +112,17 @@ def test_bad_values_are_one_line_errors(tmp_path, capsys, sections, message):
     code = main(["train", str(_config(tmp_path, **sections)), "--run-dir", str(tmp_path / "run")])
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1, err
+
+
+def test_the_authors_log_preset_sets_every_option():
+    from vaelab.config import load_config
+    c = load_config("configs/adgm/mnist-100-authors-log.yaml")
+    d, m, t, e = c.data, c.model.params, c.train, c.eval
+    assert (d.binarize_every, d.validation, d.drop_std, d.unlabelled_set) == ("step", 0, 0.0, "all")
+    assert (m.aux_prior, m.q_z_reads_a, m.init, m.hidden) == ("standard_normal", False, "authors", (500, 500))
+    assert t.weight_prior == pytest.approx(1 / 120000) and (t.grad_clip, t.grad_clip_value) == (5.0, 1.0)
+    assert t.classification_weight * 60000 / 100 == 1200 and t.eq_samples == 10 and t.batch_size == 200
+    assert (t.freeze, t.label_weights, t.unlabelled_order) == (("inference.q_a", "inference.q_a_head"), "authors",
+                                                               "sorted")
+    assert (t.lr, t.lr_decay, t.lr_decay_every) == (3e-4, 0.75, 200)
+    assert (e.classify_inputs, e.classify_samples) == ("grey", 1)
