@@ -17,10 +17,13 @@ from typing import Any
 
 import yaml
 
-from vaelab.data.labelled import LABELLED_CHOICES
+from vaelab.data.labelled import LABELLED_CHOICES, UNLABELLED_SETS
 from vaelab.evaluation.settings import EvalSettings
 from vaelab.models import MODELS
 from vaelab.train.settings import TrainSettings
+
+
+BINARIZE_EVERY = ("epoch", "step")
 
 
 class ConfigError(ValueError):
@@ -36,7 +39,9 @@ class DataConfig:
     download: bool = True  # download (SHA-256 checked) when no local copy is found and a network exists
     dequantize: bool = False  # real-valued data: add U[0,1) noise to the grey levels, (k + u) / levels
     labelled_per_class: int = 0  # semi-supervised families: labelled examples per class (ADGM: 10 on MNIST)
-    labelled_choice: str = "random"  # how they are chosen, seeded: random | spread (k-means per class; the moons)
+    labelled_choice: str = "random"  # how, seeded: random | spread (k-means per class) | moon_points (moons only)
+    unlabelled_set: str = "rest"  # semi-supervised: rest (examples without labels) | all (labelled ones too)
+    binarize_every: str = "epoch"  # semi-supervised: fresh training binarisation every epoch | step (both halves)
     drop_std: float = 0.0  # drop inputs whose training std is below this (ADGM MNIST: 0.1 -> 444 inputs)
 
     def __post_init__(self) -> None:
@@ -49,6 +54,17 @@ class DataConfig:
         if self.labelled_choice not in LABELLED_CHOICES:
             raise ValueError(f"data.labelled_choice must be one of {', '.join(LABELLED_CHOICES)}, "
                              f"got {self.labelled_choice!r}")
+        if self.labelled_choice == "moon_points" and self.name != "moons":
+            raise ValueError(f"data.labelled_choice moon_points places labels on the half-moons (data.name: moons), "
+                             f"not on {self.name}; use random or spread")
+        if self.unlabelled_set not in UNLABELLED_SETS:
+            raise ValueError(f"data.unlabelled_set must be one of {', '.join(UNLABELLED_SETS)}, "
+                             f"got {self.unlabelled_set!r}")
+        if self.binarize_every not in BINARIZE_EVERY:
+            raise ValueError(f"data.binarize_every must be one of {', '.join(BINARIZE_EVERY)}, "
+                             f"got {self.binarize_every!r}")
+        if self.binarize_every == "step" and not self.binarize:
+            raise ValueError("data.binarize_every step re-binarises training data: it needs data.binarize: true")
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from vaelab.models.semisupervised import class_probabilities
 from vaelab.objectives.label_weighting import LABEL_WEIGHTINGS
 from vaelab.objectives.semisupervised import BATCH_WEIGHTINGS
 from vaelab.train.distributed import current_group, launch
+from vaelab.train.freeze import check_freeze
 from vaelab.train import BEST, LAST, TrainData, fit, load_checkpoint, read_metrics
 from vaelab.train.semisupervised import SemiSupervisedData
 
@@ -120,10 +121,16 @@ def _resume_config(run_dir: Path, overrides: list[str]) -> Config:
     return _run_config(run_dir, overrides)
 
 
+SEMI_SUPERVISED_ONLY = {("data", "labelled_per_class"): 0, ("data", "binarize_every"): "epoch",
+                        ("data", "unlabelled_set"): "rest", ("data", "labelled_choice"): "random",
+                        ("train", "unlabelled_order"): "shuffled"}  # key -> the value every other family keeps
+
+
 def _unsupervised_task(config: Config, splits: Splits, run_dir: Path) -> TrainData:
-    if config.data.labelled_per_class:
-        raise ConfigError(f"data.labelled_per_class is for the semi-supervised families (m2, adgm, sdgm), not "
-                          f"{config.model.family}; remove it")
+    for (section, key), default in SEMI_SUPERVISED_ONLY.items():
+        if getattr(getattr(config, section), key) != default:
+            raise ConfigError(f"{section}.{key} is for the semi-supervised families (m2, adgm, sdgm), not "
+                              f"{config.model.family}; remove it")
     levels = grey_levels(config.data.name) if config.data.dequantize else 0
     return TrainData(splits.train, splits.val, splits.binarize, dequantize_levels=levels,
                      noise_width=splits.noise_width)
@@ -146,7 +153,7 @@ def _semi_supervised_task(config: Config, splits: Splits, run_dir: Path) -> Semi
                           "use train.eq_samples for more samples of a and z")
     check_labels(splits.val_labels, p.classes, "validation set")
     split = split_labelled(splits.train, splits.train_labels, d.labelled_per_class, p.classes, t.seed,
-                           d.labelled_choice)
+                           d.labelled_choice, d.unlabelled_set)
     for key, registry in (("batch_weighting", BATCH_WEIGHTINGS), ("label_weights", LABEL_WEIGHTINGS)):
         if getattr(t, key) not in registry:
             raise ConfigError(f"train.{key} is {getattr(t, key)!r}; choose one of {sorted(registry)}")
@@ -156,7 +163,16 @@ def _semi_supervised_task(config: Config, splits: Splits, run_dir: Path) -> Semi
         record = split.record(d.labelled_per_class, t.seed, d.labelled_choice)
         _write_text_atomic(run_dir / LABELLED_FILE, json.dumps(record))
     return SemiSupervisedData(split, splits.val, splits.val_labels, splits.binarize, t.classification_weight,
-                              t.labelled_batch, config.eval.classify_samples, splits.noise_width)
+                              t.labelled_batch, config.eval.classify_samples, splits.noise_width, d.binarize_every,
+                              classify_inputs(splits, config, "val"))
+
+
+def classify_inputs(splits: Splits, config: Config, split: str) -> torch.Tensor | None:
+    """The grey levels behind a binarised split when eval.classify_inputs is grey (the ADGM authors' code classifies
+    the grey-level images, adgmssl.py:305-311); None: the classifier reads the split's evaluation tensor."""
+    if not (splits.binarize and config.eval.classify_inputs == "grey"):
+        return None
+    return {"train": splits.train, "val": splits.val_grey, "test": splits.test_grey}[split]
 
 
 TASKS = {False: _unsupervised_task, True: _semi_supervised_task}  # keyed by takes_labels(family)
@@ -190,6 +206,10 @@ def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str]
             raise RunError("--init-from starts a new run; it cannot be combined with --resume")
         state = check_checkpoint(Path(init_from) / LAST, config, splits.train.shape[1])
         model.load_state_dict(state["model"])
+    try:
+        check_freeze(model, config.train.freeze)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     if group.main:
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_text_atomic(run_dir / CONFIG_FILE, dump_config(config))
@@ -304,8 +324,11 @@ def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | Non
     start = time.time()
     if takes_labels(model):  # semi-supervised: error, confusion matrix, bounds with y summed out
         y = {"test": splits.test_labels, "val": splits.val_labels, "train": splits.train_labels}[split]
+        grey = classify_inputs(splits, config, split)
+        grey = None if grey is None else grey[: limit or None]
+        metrics = semi_supervised_metrics(model, x, y[: limit or None], k, s, progress, grey)
         result = {"split": split, "n": int(x.shape[0]), "iw_samples": k, "checkpoint": checkpoint,
-                  "epoch": state["epoch"], **semi_supervised_metrics(model, x, y[: limit or None], k, s, progress),
+                  "epoch": state["epoch"], **metrics, "classify_inputs": _classified(splits, grey),
                   "seconds": time.time() - start}
         return _write_eval(run_dir, split, k, result)
     summary = summarise_bounds(model, x, s.batch_size)
@@ -333,6 +356,11 @@ def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | Non
         "seconds": time.time() - start,
     }
     return _write_eval(run_dir, split, k, result)
+
+
+def _classified(splits: Splits, grey: torch.Tensor | None) -> str:
+    """What the classification error read: grey levels, binarised inputs, or the data as stored (real-valued)."""
+    return "grey" if grey is not None else "binarised" if splits.binarize else "as stored"
 
 
 def _write_eval(run_dir: Path, split: str, k: int, result: dict[str, Any]) -> dict[str, Any]:
@@ -409,7 +437,7 @@ def classify_run(run_dir: str | Path, file: str | Path, out: str | Path | None =
         raise DataError(f"{file} cannot be read as a .npy array ({err}); save inputs with numpy.save") from None
     width = splits.input_mask.shape[0] if splits.input_mask is not None else splits.train.shape[1]
     x = select_inputs(array, splits.input_mask, width, str(file))
-    if splits.binarize:  # as the test set: binarised once with a fixed seed
+    if splits.binarize and config.eval.classify_inputs != "grey":  # as the test set: binarised once, fixed seed
         x = binarize_fixed(x, seed=CLASSIFY_SEED)
     probs = class_probabilities(model, x, samples or config.eval.classify_samples)
     labels = probs.argmax(1)

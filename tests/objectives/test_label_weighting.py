@@ -87,9 +87,18 @@ def test_averaged_is_exact_with_exact_posteriors():
     assert torch.allclose(unlabelled_bound(model, x, samples=3, label_weights="averaged").bound, log_px, atol=1e-8)
 
 
+def test_authors_rule_averages_the_unlabelled_classifier_and_keeps_the_labelled_one_per_sample(noise_by_sample):
+    model, x, y = _adgm(), _x(), torch.arange(B) % 3
+    authors = unlabelled_bound(model, x, samples=S, label_weights="authors").bound
+    assert torch.allclose(authors, unlabelled_bound(model, x, samples=S, label_weights="averaged").bound)
+    ce = labelled_bound(model, x, y, samples=S, label_weights="authors").cross_entropy
+    assert torch.allclose(ce, labelled_bound(model, x, y, samples=S).cross_entropy)
+    assert not torch.allclose(ce, labelled_bound(model, x, y, samples=S, label_weights="averaged").cross_entropy)
+
+
 def test_unknown_rule_is_a_clear_error():
-    assert set(LABEL_WEIGHTINGS) == {"per_sample", "averaged"}
-    expected = r"unknown train.label_weights 'mean'; choose one of \['averaged', 'per_sample'\]"
+    assert set(LABEL_WEIGHTINGS) == {"per_sample", "averaged", "authors"}
+    expected = r"unknown train.label_weights 'mean'; choose one of \['authors', 'averaged', 'per_sample'\]"
     with pytest.raises(ValueError, match=expected):
         label_weighting("mean")
     with pytest.raises(ValueError, match="choose one of"):

@@ -17,6 +17,12 @@ import numpy as np
 
 from vaelab.data.errors import DataError
 
+# Where the ADGM authors put the 3 labels of each class: both ends and the apex of its moon (their loader,
+# larsmaaloee/auxiliary-deep-generative-models data_loaders/half_moon.py:29-40, wrote them by hand in the frame
+# shifted by the data's |min| (lines 11-13): e.g. top (.7, 1.7), (1.6, 2.6), (2.7, 1.7)). In two_moons' frame,
+# class 0 is the top moon (cos t, sin t): ends (-1, 0) at t = pi and (1, 0) at t = 0, apex (0, 1) at t = pi/2;
+# class 1 the bottom moon (1 - cos t, 1 - sin t - 0.5): ends (0, 0.5) and (2, 0.5), apex (1, -0.5).
+MOON_LABEL_POINTS = {0: ((-1.0, 0.0), (0.0, 1.0), (1.0, 0.0)), 1: ((0.0, 0.5), (1.0, -0.5), (2.0, 0.5))}
 MOONS_TRAIN = 10_000
 MOONS_TEST = 10_000
 MOONS_NOISE = 0.1  # see the module docstring

@@ -28,8 +28,9 @@ def drop_inputs(splits: Splits, min_std: float) -> Splits:
     if not bool(mask.any()):
         raise DataError(f"no input has a standard deviation >= {min_std}; lower data.drop_std")
     width = None if splits.noise_width is None else splits.noise_width[mask]
+    grey = {k: None if getattr(splits, k) is None else getattr(splits, k)[:, mask] for k in ("val_grey", "test_grey")}
     return dataclasses.replace(splits, train=splits.train[:, mask], val=splits.val[:, mask],
-                               test=splits.test[:, mask], input_mask=mask, noise_width=width)
+                               test=splits.test[:, mask], input_mask=mask, noise_width=width, **grey)
 
 
 def restore_inputs(x: torch.Tensor, mask: torch.Tensor | None, fill: float = 0.0) -> torch.Tensor:

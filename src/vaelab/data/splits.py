@@ -53,6 +53,8 @@ class Splits:
     binarize: bool
     input_mask: torch.Tensor | None = None  # (prod(image_shape),) bool: the inputs kept (see data.pixels)
     noise_width: torch.Tensor | None = None  # (D,): train gets fresh U[0,1) * noise_width every epoch (val, test once)
+    val_grey: torch.Tensor | None = None  # (V, D): when binarize, the grey levels behind val (eval.classify_inputs)
+    test_grey: torch.Tensor | None = None  # (M, D): the same for test
 
 
 def make_splits(dataset: Dataset, validation: int, seed: int, binarize: bool) -> Splits:
@@ -68,6 +70,7 @@ def make_splits(dataset: Dataset, validation: int, seed: int, binarize: bool) ->
     # Fancy indexing and torch.tensor copy, so the splits never alias the Dataset's arrays.
     val = torch.from_numpy(dataset.x_train[val_idx])  # (V, D)
     test = torch.tensor(dataset.x_test)  # (M, D)
+    val_grey, test_grey = (val, test) if binarize else (None, None)
     if binarize:
         val = binarize_fixed(val, seed + VALIDATION_BINARIZE_OFFSET)
         test = binarize_fixed(test, seed + TEST_BINARIZE_OFFSET)
@@ -86,4 +89,6 @@ def make_splits(dataset: Dataset, validation: int, seed: int, binarize: bool) ->
         num_classes=dataset.num_classes,
         binarize=binarize,
         noise_width=width,
+        val_grey=val_grey,
+        test_grey=test_grey,
     )

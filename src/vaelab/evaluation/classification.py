@@ -38,10 +38,14 @@ def _bounds(model: nn.Module, x: Tensor, y: Tensor, k: int, s: EvalSettings, pro
 
 
 def semi_supervised_metrics(model: nn.Module, x: Tensor, y: Tensor, k: int, s: EvalSettings,
-                            progress: bool = False) -> dict[str, Any]:
-    """The eval.json fields of a semi-supervised run on (x (N, D), y (N,)); model in eval mode."""
+                            progress: bool = False, x_classify: Tensor | None = None) -> dict[str, Any]:
+    """The eval.json fields of a semi-supervised run on (x (N, D), y (N,)); model in eval mode.
+
+    x_classify (N, D): the inputs of the classification error when they differ from x's (eval.classify_inputs
+    grey: the grey levels behind a binarised x); the bounds always read x.
+    """
     model.eval()
-    probs = class_probabilities(model, x, s.classify_samples, s.batch_size)
+    probs = class_probabilities(model, x if x_classify is None else x_classify, s.classify_samples, s.batch_size)
     pred = probs.argmax(1)
     error = float((pred != y).float().mean())
     bounds = _bounds(model, x, y, k, s, progress)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from vaelab.execution import PRECISIONS, is_device_name
 
+CLASSIFY_INPUTS = ("binarised", "grey")  # what the classifier of a binarised run reads at evaluation
+
 
 @dataclass(frozen=True)
 class EvalSettings:
@@ -25,7 +27,8 @@ class EvalSettings:
     classifier_dir: str | None = None  # where fd_classifier weights are kept; None: ~/.cache/vaelab/fd_classifier
     classifier_epochs: int = 5  # training epochs of the fd_classifier (trained once per data set)
 
-    classify_samples: int = 10  # semi-supervised: samples of a over which q(y|a,x) is averaged
+    classify_samples: int = 10  # semi-supervised: samples of a over which q(y|a,x) is averaged (per-epoch error too)
+    classify_inputs: str = "binarised"  # semi-supervised error on binarised inputs | grey (levels; binarised runs only)
     # How the L_K pass runs (vaelab/execution.py): device auto | cpu | cuda[:N]; precision float32 (default
     # everywhere: log weights sum hundreds of terms) | bf16 | auto; torch.compile of the chunk; argument checks.
     device: str = "auto"
@@ -48,5 +51,8 @@ class EvalSettings:
             raise ValueError(f"eval.device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"eval.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.classify_inputs not in CLASSIFY_INPUTS:
+            raise ValueError(f"eval.classify_inputs must be one of {', '.join(CLASSIFY_INPUTS)}, "
+                             f"got {self.classify_inputs!r}")
         if self.active_threshold < 0:
             raise ValueError(f"eval.active_threshold must be >= 0, got {self.active_threshold}")

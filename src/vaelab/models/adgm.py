@@ -3,9 +3,13 @@
 Generative: p(y) p(z) p(a | z, y, x) p(x | y, z); inference: q(a | x) q(y | a, x) q(z | a, y, x).
 Five networks (section 3), each two hidden layers with mean and log-variance heads, Glorot init. The
 inference model is shared with the SDGM (sdgm.py), which only changes the generative side.
-Eqs. 5 and 24 (and the issue) write p(a | z, y, x), the default; section 3 states that the experiments used
-p(a | z, y), as the authors' code does: `aux_reads_x: false`. With x among its parents p(a | .) can match
-q(a | x) without y or z, so a need carry nothing about the class (benchmarks/results/adgm_moons.md).
+Eqs. 5 and 24 write p(a | z, y, x), the default; section 3 states that the experiments used p(a | z, y):
+`aux_reads_x: false`. With x among its parents p(a | .) can match q(a | x) without y or z, so a need carry
+nothing about the class (benchmarks/results/adgm_moons.md).
+The authors' MNIST code (ml-lab/auxiliary-deep-generative-models models/adgmssl.py) differs from the paper's
+model: p(a) = N(0, I) (`aux_prior: standard_normal`, lines 187-189), q(z | y, x) without a (`q_z_reads_a:
+false`, lines 92-110), and q(a | x) left at its initial weights (`train.freeze`); see
+docs/papers/adgm-authors-code.md.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from torch.distributions import Distribution
 from vaelab.layers import MLP
 from vaelab.layers.heads import diagonal_normal
 from vaelab.models.base import Latent, ModelOutput, repeat_samples
-from vaelab.models.conditional import ConditionalMLP, gaussian_head, glorot_, observation_head
+from vaelab.models.conditional import ConditionalMLP, gaussian_head, initialise_, observation_head
 from vaelab.models.semisupervised import (AuxiliaryParams, LabelledModel, Rows, label_site, repeat_gaussian,
                                           standard_normal)
 
@@ -48,7 +52,8 @@ class AuxiliaryInference(nn.Module):
         self.q_a_head = gaussian_head(h, p.auxiliary, p.var_floor)
         self.q_y = ConditionalMLP((input_dim, p.auxiliary), p.hidden, p.activation, p.batch_norm)
         self.q_y_head = nn.Linear(h, p.classes)
-        self.q_z = ConditionalMLP((input_dim, p.auxiliary, p.classes), p.hidden, p.activation, p.batch_norm)
+        a_in = (p.auxiliary,) if p.q_z_reads_a else ()  # q(z|a,y,x), or q(z|y,x) as in the authors' code
+        self.q_z = ConditionalMLP((input_dim, *a_in, p.classes), p.hidden, p.activation, p.batch_norm)
         self.q_z_head = gaussian_head(h, p.latent, p.var_floor)
 
     def q_a_params(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -64,9 +69,13 @@ class AuxiliaryInference(nn.Module):
         mean, var = repeat_samples(mean, rows.samples), repeat_samples(var, rows.samples)  # (S*B, D_a)
         a = diagonal_normal(mean, var).rsample()
         xe, ae, ye = rows.per_example(x), rows.per_sample(a), rows.one_hot(y, x)
-        qz = self.q_z_head(rows.flat(self.q_z(xe, ae, ye)))
+        qz = self.q_z_head(rows.flat(self.q_z(*self._z_parts(xe, ae, ye))))
         z = qz.rsample()
         return Inferred(xe, ye, ae, repeat_gaussian(mean, var, rows), self.logits(xe, ae), rows.unflat(z), qz)
+
+    def _z_parts(self, x: Tensor, a: Tensor, y: Tensor) -> tuple[Tensor, ...]:
+        """The inputs of q(z | .): (x, a, y), or (x, y) with model.q_z_reads_a false."""
+        return (x, a, y) if self.params.q_z_reads_a else (x, y)
 
     @torch.no_grad()
     def classify(self, x: Tensor, n_samples: int) -> Tensor:
@@ -81,16 +90,18 @@ class AuxiliaryInference(nn.Module):
         """Mean of q(z | a, y, x) at a = mean of q(a|x), (B, D_z)."""
         a, _ = self.q_a_params(x)
         y1 = torch.nn.functional.one_hot(y, self.params.classes).to(x.dtype)
-        return self.q_z_head.params(self.q_z(x, a, y1))[0]
+        return self.q_z_head.params(self.q_z(*self._z_parts(x, a, y1)))[0]
 
 
-def auxiliary_output(inf: Inferred, rows: Rows, y: Tensor | None, px: Distribution, pa: Distribution,
+def auxiliary_output(inf: Inferred, rows: Rows, y: Tensor | None, px: Distribution, pa: Distribution | None,
                      latent: int) -> ModelOutput:
-    """The contract's output for an auxiliary model: sites a and z, and the label site."""
+    """The contract's output for an auxiliary model: sites a and z, and the label site (pa None: p(a) = N(0, I))."""
     a = rows.flat(inf.a)
     z = inf.z.reshape(-1, inf.z.shape[-1])
+    analytic = pa is None  # p(a|z,.) reads z, drawn after a: Monte Carlo; N(0, I): the closed form, as the code
+    pa = standard_normal(a.shape[0], a.shape[-1], a) if analytic else pa
     latents = [
-        Latent("a", a, inf.qa, pa, analytic_kl=False),  # p(a|z,.) reads z, drawn after a
+        Latent("a", a, inf.qa, pa, analytic_kl=analytic),
         Latent("z", z, inf.qz, standard_normal(z.shape[0], latent, z)),
     ]
     return ModelOutput(px=px, latents=latents, label=label_site(rows, y, inf.logits))
@@ -120,24 +131,27 @@ class AuxiliaryModel(LabelledModel):
 
 
 class ADGM(AuxiliaryModel):
-    """p(y) p(z) p(a|z,y,x) (or p(a|z,y)) p(x|y,z) with q(a|x) q(y|a,x) q(z|a,y,x)."""
+    """p(y) p(z) p(a|z,y,x) (or p(a|z,y), or p(a)) p(x|y,z) with q(a|x) q(y|a,x) q(z|a,y,x) (or q(z|y,x))."""
 
     def __init__(self, input_dim: int, params: AuxiliaryParams) -> None:
         super().__init__(input_dim, params)
         p = params
         self.p_x = ConditionalMLP((p.classes, p.latent), p.hidden, p.activation, p.batch_norm)
         self.p_x_head = observation_head(p.observation, p.hidden[-1], input_dim, p.obs_var_floor)
-        x_in = (input_dim,) if p.aux_reads_x else ()
-        self.p_a = ConditionalMLP((*x_in, p.classes, p.latent), p.hidden, p.activation, p.batch_norm)
-        self.p_a_head = gaussian_head(p.hidden[-1], p.auxiliary, p.var_floor)
-        glorot_(self)
+        if p.aux_prior == "conditional":  # else p(a) = N(0, I): no network (the authors' code, adgmssl.py:187-189)
+            x_in = (input_dim,) if p.aux_reads_x else ()
+            self.p_a = ConditionalMLP((*x_in, p.classes, p.latent), p.hidden, p.activation, p.batch_norm)
+            self.p_a_head = gaussian_head(p.hidden[-1], p.auxiliary, p.var_floor)
+        initialise_(self, p.init)
 
     def forward(self, x: Tensor, y: Tensor | None = None, n_samples: int = 1) -> ModelOutput:
         rows = self.rows(x, y, n_samples)
         inf = self.inference(x, y, rows)
         px = self.p_x_head(rows.flat(self.p_x(inf.y, inf.z)))
-        x_in = (inf.x,) if self.params.aux_reads_x else ()
-        pa = self.p_a_head(rows.flat(self.p_a(*x_in, inf.y, inf.z)))
+        pa = None
+        if self.params.aux_prior == "conditional":
+            x_in = (inf.x,) if self.params.aux_reads_x else ()
+            pa = self.p_a_head(rows.flat(self.p_a(*x_in, inf.y, inf.z)))
         return auxiliary_output(inf, rows, y, px, pa, self.params.latent)
 
     def decode(self, z: Tensor, y: Tensor) -> Distribution:

@@ -85,6 +85,65 @@ def glorot_(module: nn.Module) -> nn.Module:
     return module
 
 
+BIAS_STD = 1e-3  # adgmssl.py: every DenseLayer's bias is init.Normal(1e-3)
+RELU_GAIN = math.sqrt(2.0)  # Lasagne's gain 'relu'
+
+
+def _glorot(w: Tensor, fan_in: int, fan_out: int, gain: float, uniform: bool) -> None:
+    """Lasagne's GlorotUniform / GlorotNormal: bound gain sqrt(6 / (fan_in + fan_out)), std gain sqrt(2 / (...))."""
+    if uniform:
+        bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+        w.uniform_(-bound, bound)
+    else:
+        w.normal_(0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def _authors_layer(m: nn.Module, gain: float, uniform: bool) -> None:
+    """One layer: the authors' code has one DenseLayer per input part (adgmssl.py:79-83, 94-98, 114-118), each
+    with its own fans and its own bias; the parts' biases sum to one of std BIAS_STD sqrt(parts)."""
+    if isinstance(m, SplitLinear):
+        for w in m.weights:
+            _glorot(w, w.shape[1], w.shape[0], gain, uniform)
+        m.bias.normal_(0.0, BIAS_STD * math.sqrt(len(m.weights)))
+    else:
+        _glorot(m.weight, m.in_features, m.out_features, gain, uniform)
+        m.bias.normal_(0.0, BIAS_STD)
+
+
+def _authors_rule(name: str) -> tuple[float, bool]:
+    """(gain, uniform) of the layer at `name`: hidden layers GlorotNormal('relu') (adgmssl.py:68, 79-81, 94-96,
+    103, 114-116, 122), output heads GlorotNormal() (69-70, 104-105, 126-133), the classifier's deeper layers
+    GlorotUniform('relu') (88) and its output GlorotUniform() (89)."""
+    parts = name.split(".")
+    if "q_y_head" in parts:
+        return 1.0, True
+    if any(p.endswith("_head") for p in parts):
+        return 1.0, False
+    if "q_y" in parts:
+        inner = parts[parts.index("q_y") + 1:]
+        first = inner[:1] == ["first"] or inner[:2] == ["net", "0"]  # ConditionalMLP or MLP (M2)
+        return RELU_GAIN, not first
+    return RELU_GAIN, False
+
+
+def authors_init_(module: nn.Module) -> nn.Module:
+    """The initialisation of the ADGM authors' code (ml-lab/auxiliary-deep-generative-models models/adgmssl.py):
+    see _authors_rule; every bias Normal(0, 1e-3). Batch-norm layers keep torch's initialisation."""
+    with torch.no_grad():
+        for name, m in module.named_modules():
+            if isinstance(m, (nn.Linear, SplitLinear)):
+                _authors_layer(m, *_authors_rule(name))
+    return module
+
+
+INITS = {"glorot": glorot_, "authors": authors_init_}  # model.init of the semi-supervised families
+
+
+def initialise_(module: nn.Module, scheme: str) -> nn.Module:
+    """Initialise every linear layer of `module` by the scheme named (a key of INITS)."""
+    return INITS[scheme](module)
+
+
 def gaussian_head(in_features: int, out_features: int, var_floor: float) -> GaussianHead:
     """Two linear outputs, mean and log-variance (ADGM eqs. 14-16)."""
     return GaussianHead(in_features, out_features, var_floor, variance="logvar")

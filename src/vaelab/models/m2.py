@@ -12,7 +12,7 @@ from torch.distributions import Distribution
 
 from vaelab.layers import MLP
 from vaelab.models.base import Latent, ModelOutput
-from vaelab.models.conditional import ConditionalMLP, gaussian_head, glorot_, observation_head
+from vaelab.models.conditional import ConditionalMLP, gaussian_head, initialise_, observation_head
 from vaelab.models.semisupervised import LabelledModel, SemiSupervisedParams, label_site, standard_normal
 
 
@@ -30,7 +30,7 @@ class M2(LabelledModel):
         self.q_z_head = gaussian_head(p.hidden[-1], p.latent, p.var_floor)
         self.p_x = ConditionalMLP((p.classes, p.latent), p.hidden, p.activation, p.batch_norm)
         self.p_x_head = observation_head(p.observation, p.hidden[-1], input_dim, p.obs_var_floor)
-        glorot_(self)
+        initialise_(self, p.init)
 
     def forward(self, x: Tensor, y: Tensor | None = None, n_samples: int = 1) -> ModelOutput:
         rows = self.rows(x, y, n_samples)

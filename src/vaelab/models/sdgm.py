@@ -7,27 +7,47 @@ q(a | x) q(y | a, x) q(z | a, y, x).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor
 from torch.distributions import Distribution
 
 from vaelab.models.adgm import AuxiliaryModel, auxiliary_output
 from vaelab.models.base import ModelOutput
-from vaelab.models.conditional import ConditionalMLP, gaussian_head, glorot_, observation_head
+from vaelab.models.conditional import ConditionalMLP, gaussian_head, initialise_, observation_head
 from vaelab.models.semisupervised import AuxiliaryParams
+
+
+@dataclass(frozen=True)
+class SkipParams(AuxiliaryParams):
+    """The ADGM's settings; p(a | z, y) is the SDGM's own (model.aux_prior stays conditional)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.aux_prior != "conditional":
+            raise ValueError(SDGM_PRIOR)
+
+
+SDGM_PRIOR = ("model.aux_prior standard_normal is an ADGM option: the SDGM's p(a|z,y) is the second layer of its "
+              "generative model; remove it")
 
 
 class SDGM(AuxiliaryModel):
     """p(y) p(z) p(a|z,y) p(x|a,y,z) with q(a|x) q(y|a,x) q(z|a,y,x)."""
 
+    Params = SkipParams
+
     def __init__(self, input_dim: int, params: AuxiliaryParams) -> None:
+        if params.aux_prior != "conditional":
+            raise ValueError(SDGM_PRIOR)
         super().__init__(input_dim, params)
         p = params
         self.p_a = ConditionalMLP((p.classes, p.latent), p.hidden, p.activation, p.batch_norm)
         self.p_a_head = gaussian_head(p.hidden[-1], p.auxiliary, p.var_floor)
         self.p_x = ConditionalMLP((p.auxiliary, p.classes, p.latent), p.hidden, p.activation, p.batch_norm)
         self.p_x_head = observation_head(p.observation, p.hidden[-1], input_dim, p.obs_var_floor)
-        glorot_(self)
+        initialise_(self, p.init)
 
     def forward(self, x: Tensor, y: Tensor | None = None, n_samples: int = 1) -> ModelOutput:
         rows = self.rows(x, y, n_samples)

@@ -16,6 +16,9 @@ from torch.distributions import Categorical, Distribution, Independent, Normal
 
 from vaelab.layers.heads import diagonal_normal
 from vaelab.models.base import LabelSite
+from vaelab.models.conditional import INITS
+
+AUX_PRIORS = ("conditional", "standard_normal")  # the ADGM's p(a | .): its generative network, or N(0, I)
 
 
 @dataclass(frozen=True)
@@ -30,8 +33,11 @@ class SemiSupervisedParams:
     observation: str = "bernoulli"  # bernoulli | gaussian (mean and log-variance heads)
     var_floor: float = 0.0  # added to every latent variance (the log-variance is clamped too)
     obs_var_floor: float = 1e-4  # floor of a Gaussian observation variance
+    init: str = "glorot"  # glorot (uniform, zero biases) | authors (the ADGM code's; models/conditional.py)
 
     def __post_init__(self) -> None:
+        if self.init not in INITS:
+            raise ValueError(f"model.init must be one of {', '.join(INITS)}, got {self.init!r}")
         if self.classes < 1:
             raise ValueError(f"model.classes must be >= 1, got {self.classes}")
         if self.latent < 1 or not self.hidden or any(h < 1 for h in self.hidden):
@@ -46,11 +52,15 @@ class AuxiliaryParams(SemiSupervisedParams):
 
     auxiliary: int = 100  # dim(a)
     aux_reads_x: bool = True  # ADGM: p(a|z,y,x) (eqs. 5, 24) or, false, p(a|z,y) (section 3, the experiments)
+    aux_prior: str = "conditional"  # ADGM: conditional (p(a|z,y[,x])) | standard_normal (p(a) = N(0, I))
+    q_z_reads_a: bool = True  # q(z|a,y,x) (eq. 9) or, false, q(z|y,x) (the ADGM authors' code)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.auxiliary < 1:
             raise ValueError(f"model.auxiliary must be >= 1, got {self.auxiliary}")
+        if self.aux_prior not in AUX_PRIORS:
+            raise ValueError(f"model.aux_prior must be one of {', '.join(AUX_PRIORS)}, got {self.aux_prior!r}")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,11 @@ The classification term of eq. 12 follows the same choice: mean_s -log q_s(y) (`
 -log qbar(y|x) (`averaged`; the authors' code averages the softmax outputs over the draws inside the log),
 which is never larger (Jensen).
 
-With S = 1, qbar = q_1 and both rules give the same numbers and the same gradients.
+`authors` (the ADGM authors' code, adgmssl.py:199-234): -U as `averaged` (qbar, lines 228-233) and the
+cross-entropy as `per_sample` (mean_s -log q_s(y), lines 207-211). Their qbar also adds 1e-8 and renormalises
+(lines 230-231), which changes nothing at float32 precision worth modelling.
+
+With S = 1, qbar = q_1 and all rules give the same numbers and the same gradients.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ def _averaged_sum(log_qy: Tensor, f: Tensor) -> Tensor:
 LABEL_WEIGHTINGS = {
     "per_sample": LabelWeighting(_per_sample_sum, lambda log_qy: -log_qy.mean(0)),
     "averaged": LabelWeighting(_averaged_sum, lambda log_qy: -_log_mean_over_samples(log_qy)),
+    "authors": LabelWeighting(_averaged_sum, lambda log_qy: -log_qy.mean(0)),
 }
 
 

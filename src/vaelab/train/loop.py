@@ -24,6 +24,7 @@ from vaelab.objectives import Objective, elbo, linear_warmup
 from vaelab.train.distributed import Group, all_true, average_record, barrier, current_group, gather_rng, shard
 from vaelab.train.checkpoint import clean_stale_temporaries, load_checkpoint, save_atomic
 from vaelab.train.decoder_variance_hooks import decoder_variance_hooks
+from vaelab.train.freeze import freeze
 from vaelab.train.hooks import TrainingHook
 from vaelab.train.metrics import MetricsLog
 from vaelab.train.settings import TrainSettings
@@ -72,10 +73,14 @@ class StepGuard:
         ok = all_true(loss is not None and bool(torch.isfinite(loss)), self.group)
         if ok:
             loss.backward()
+            if self.s.weight_prior > 0:
+                add_weight_prior(params, self.s.weight_prior)
             grads = [p.grad for p in params if p.grad is not None]
             norm = torch.nn.utils.get_total_norm(grads)  # checked for finiteness whether or not it clips
             if self.s.grad_clip > 0:
                 torch.nn.utils.clip_grads_with_norm_(params, self.s.grad_clip, norm)
+            if self.s.grad_clip_value > 0:  # element-wise, after the norm (ADGM code, adgmssl.py:274-276)
+                torch.nn.utils.clip_grad_value_(params, self.s.grad_clip_value)
             ok = bool(torch.isfinite(norm))
         if not ok:
             self.bad_run += 1
@@ -88,6 +93,23 @@ class StepGuard:
         self.bad_run = 0
         opt.step()
         return float(norm)
+
+
+def add_weight_prior(params: Sequence[nn.Parameter], coefficient: float) -> None:
+    """grad += coefficient * W for every weight matrix (ndim >= 2; biases and norm scales are left alone).
+
+    The gradient of coefficient/2 sum W^2 added to the loss: a N(0, 1/(coefficient n)) prior on the weights,
+    coupled with the loss (it is clipped and scaled by Adam with it, unlike AdamW's decoupled decay). The ADGM
+    authors' code adds grad log N(W; 0, 1) / n to the per-step gradient, n = 120000 (adgmssl.py:236-265).
+    """
+    with torch.no_grad():
+        for p in params:
+            if p.ndim < 2:
+                continue
+            if p.grad is None:  # a weight the loss did not reach still feels the prior
+                p.grad = coefficient * p.detach().clone()
+            else:
+                p.grad.add_(p.detach(), alpha=coefficient)
 
 
 @dataclass
@@ -292,8 +314,9 @@ def fit(model: nn.Module, data: Task, s: TrainSettings, run_dir: str | Path, res
     _prepare_process(s, group, run_dir)
     ex = Execution.from_settings(s).on_rank(group.rank, group.world)
     model.to(ex.device)
+    freeze(model, s.freeze)  # before DDP, which hooks the parameters that train
     net = nn.parallel.DistributedDataParallel(model) if group.world > 1 else model  # averages gradients
-    opt, gen = ex.optimizer(model.parameters(), s.lr), torch.Generator()
+    opt, gen = ex.optimizer([p for p in model.parameters() if p.requires_grad], s.lr), torch.Generator()
     start, skipped_total, best = _begin(run_dir, resume, s, model, opt, gen, group, hooks)
     log = MetricsLog(run_dir, resume_epoch=start - 1) if group.main else None
     bar = tqdm(total=max(s.epochs - start + 1, 0) * data.steps_per_epoch(s), desc="train", unit="step",

@@ -1,10 +1,12 @@
 """The semi-supervised task for fit(): every batch half labelled, half unlabelled (ADGM section 3).
 
-An epoch is one pass over the unlabelled examples in a random order; each batch adds `labelled_batch`
-labelled examples drawn from a stream of random permutations of the labelled set (with 100 labels and 100 per
-batch, as on MNIST, every batch holds all of them). Both sets are re-binarised every epoch when the run
-binarises, and get fresh uniform noise in every batch when the data set has a noise width (SVHN, NORB). All
-randomness comes from fit()'s data generator, so a resumed run repeats the uninterrupted one.
+An epoch is one pass over the unlabelled examples in a random order (or, train.unlabelled_order: sorted, an
+ablation, sorted by class in a fixed order); each batch adds `labelled_batch` labelled examples drawn from a
+stream of random permutations of the labelled set (with 100 labels and 100 per batch, as on MNIST, every batch
+holds all of them). Both sets are re-binarised every epoch when the run binarises (or, data.binarize_every: step,
+both halves of every batch at every step), and get fresh uniform noise in every batch when the data set has a
+noise width (SVHN, NORB). All randomness comes from fit()'s data generator, so a resumed run repeats the
+uninterrupted one.
 The validation record holds the classification error (q(y|a,x) averaged over samples of a) and -U(x).
 """
 
@@ -73,6 +75,8 @@ class SemiSupervisedData:
     labelled_batch: int  # labelled examples per batch (0: half the batch)
     classify_samples: int = 10  # samples of a averaged for the validation error
     noise_width: Tensor | None = None  # (D,): U[0,1) * noise_width added afresh to every training batch
+    binarize_every: str = "epoch"  # epoch | step: a fresh mask for both halves of every batch (data.binarize_every)
+    val_classify: Tensor | None = None  # (M, D): the validation inputs of the error (eval.classify_inputs); None: val
 
     def _noisy(self, x: Tensor, gen: torch.Generator) -> Tensor:
         """x with fresh uniform dequantisation noise (SVHN, NORB), else x itself; per batch, to spare memory."""
@@ -80,7 +84,12 @@ class SemiSupervisedData:
 
     @property
     def alpha(self) -> float:
-        return classification_weight(self.beta, self.split.x_labelled.shape[0], self.split.x_unlabelled.shape[0])
+        return classification_weight(self.beta, self.split.x_labelled.shape[0], self.split.n_without_labels)
+
+    @property
+    def per_step(self) -> bool:
+        """Whether the training batches are binarised at every step (else once per epoch, or never)."""
+        return self.binarize and self.binarize_every == "step"
 
     def batch_sizes(self, s: TrainSettings) -> tuple[int, int]:
         """(labelled, unlabelled) examples per batch."""
@@ -96,6 +105,23 @@ class SemiSupervisedData:
         perms = [torch.randperm(size, generator=gen) for _ in range(-(-n // size))]
         return torch.cat(perms)[:n] if perms else torch.zeros(0, dtype=torch.long)
 
+    def _unlabelled_batches(self, s: TrainSettings, n_u: int, gen: torch.Generator) -> tuple[Tensor, ...]:
+        """Index batches of the unlabelled set: a fresh permutation, or (`sorted`, an ablation) the set sorted by its
+        true class, stably, in the same order every epoch, as the ADGM authors' code streams it (their
+        data_preparation/mnist.py:164-186 lays the class-sorted set out in 600 fixed batches; training/train.py:34)."""
+        if s.unlabelled_order == "sorted":
+            if self.split.y_unlabelled is None:
+                raise ValueError("train.unlabelled_order sorted needs the labels of the unlabelled set")
+            return torch.argsort(self.split.y_unlabelled, stable=True).split(n_u)
+        return torch.randperm(self.split.x_unlabelled.shape[0], generator=gen).split(n_u)
+
+    def _rows(self, x: Tensor, idx: Tensor, gen: torch.Generator, guard: StepGuard) -> Tensor:
+        """This process's rows of the global batch x[idx], on the device: binarised here when per step (the whole
+        global batch, so that every process draws alike), with fresh noise where the data set has some."""
+        if self.per_step:
+            return guard.execution.to(self._noisy(shard(binarize_dynamic(x[idx], gen), guard.group), gen))
+        return guard.execution.to(self._noisy(x[shard(idx, guard.group)], gen))
+
     def train_epoch(self, model: nn.Module, opt: torch.optim.Optimizer, s: TrainSettings, beta: float,
                     gen: torch.Generator, bar: tqdm, guard: StepGuard,
                     hooks: Sequence[TrainingHook] = ()) -> dict[str, Any]:
@@ -106,10 +132,11 @@ class SemiSupervisedData:
         if hooks:
             raise ValueError("training hooks are for the unsupervised families; a semi-supervised run has none")
         sp = self.split
-        x_l = binarize_dynamic(sp.x_labelled, gen) if self.binarize else sp.x_labelled
-        x_u = binarize_dynamic(sp.x_unlabelled, gen) if self.binarize else sp.x_unlabelled
+        per_epoch = self.binarize and not self.per_step
+        x_l = binarize_dynamic(sp.x_labelled, gen) if per_epoch else sp.x_labelled
+        x_u = binarize_dynamic(sp.x_unlabelled, gen) if per_epoch else sp.x_unlabelled
         n_l, n_u = self.batch_sizes(s)
-        batches = torch.randperm(x_u.shape[0], generator=gen).split(n_u)
+        batches = self._unlabelled_batches(s, n_u, gen)
         stream = self._labelled_stream(len(batches) * n_l, gen).view(len(batches), n_l)
         stats, alpha = SemiSupervisedStats(), self.alpha
         weight = batch_weights(s.batch_weighting, n_l, n_u)
@@ -118,9 +145,8 @@ class SemiSupervisedData:
             bar.update(1)
             if idx_u.shape[0] < 2 * guard.group.world:  # batch-norm needs two examples; the rest is seen next epoch
                 continue
-            idx_u, idx_l = shard(idx_u, guard.group), shard(idx_l, guard.group)  # this process's part
-            y = to(sp.y_labelled[idx_l])
-            xb_l, xb_u = to(self._noisy(x_l[idx_l], gen)), to(self._noisy(x_u[idx_u], gen))
+            y = to(sp.y_labelled[shard(idx_l, guard.group)])  # this process's part
+            xb_l, xb_u = self._rows(x_l, idx_l, gen, guard), self._rows(x_u, idx_u, gen, guard)
             obj = guarded(lambda: objective(model, xb_l, y, xb_u, alpha=alpha, beta=beta, samples=s.eq_samples,
                                            labelled_weight=weight, label_weights=s.label_weights))
             norm = guard.step(model, opt, None if obj is None else obj.loss)
@@ -136,7 +162,8 @@ class SemiSupervisedData:
         if self.val.shape[0] == 0:
             return {}
         val = self.val.to(module_device(model))
-        probs = class_probabilities(model, val, self.classify_samples).cpu()
+        val_classify = val if self.val_classify is None else self.val_classify.to(val.device)
+        probs = class_probabilities(model, val_classify, self.classify_samples).cpu()
         was_training = model.training
         model.eval()
         try:

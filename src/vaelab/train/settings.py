@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from vaelab.execution import PRECISIONS, is_device_name
 
+UNLABELLED_ORDERS = ("shuffled", "sorted")  # the semi-supervised batches: a fresh permutation, or sorted by class
+
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -18,6 +20,8 @@ class TrainSettings:
     eq_samples: int = 1  # Monte Carlo samples per example
     iw_samples: int = 1  # importance samples per example (L_K training when > 1)
     grad_clip: float = 0.0  # max gradient norm; 0 = no clipping
+    grad_clip_value: float = 0.0  # after the norm clip, clip every gradient entry to [-v, v]; 0 = off
+    weight_prior: float = 0.0  # lambda: loss += lambda/2 sum W^2 over weight matrices, before clipping; 0 = off
     lr_decay: float = 1.0  # multiply lr by this ...
     lr_decay_every: int = 0  # ... every this many epochs (0 = never); paper fine-tuning: 0.75 every 200
     seed: int = 0
@@ -42,7 +46,9 @@ class TrainSettings:
     classification_weight: float = 0.1  # semi-supervised: beta of alpha = beta (N_l + N_u) / N_l (ADGM eq. 12)
     labelled_batch: int = 0  # semi-supervised: labelled examples per batch (0: half of batch_size)
     batch_weighting: str = "examples"  # semi-supervised: examples | halves (objectives.semisupervised.batch_weights)
-    label_weights: str = "per_sample"  # semi-supervised: per_sample | averaged (objectives/label_weighting.py)
+    label_weights: str = "per_sample"  # semi-supervised: per_sample | averaged | authors (objectives/label_weighting)
+    unlabelled_order: str = "shuffled"  # semi-supervised: shuffled every epoch | sorted (by class, fixed; an ablation)
+    freeze: tuple[str, ...] = ()  # submodules kept at their initial weights, e.g. [inference.q_a, inference.q_a_head]
 
     def __post_init__(self) -> None:
         checks = {
@@ -53,6 +59,8 @@ class TrainSettings:
             "eq_samples": self.eq_samples >= 1,
             "iw_samples": self.iw_samples >= 1,
             "grad_clip": self.grad_clip >= 0,
+            "grad_clip_value": self.grad_clip_value >= 0,
+            "weight_prior": self.weight_prior >= 0,
             "lr_decay": 0 < self.lr_decay <= 1,
             "lr_decay_every": self.lr_decay_every >= 0,
             "max_bad_steps": self.max_bad_steps >= 1,
@@ -65,6 +73,9 @@ class TrainSettings:
             "device": is_device_name(self.device),
             "precision": self.precision in PRECISIONS,
         }
+        if self.unlabelled_order not in UNLABELLED_ORDERS:
+            raise ValueError(f"train.unlabelled_order must be one of {', '.join(UNLABELLED_ORDERS)}, "
+                             f"got {self.unlabelled_order!r}")
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             raise ValueError(f"train.{bad[0]} = {getattr(self, bad[0])!r} is impossible; see the README's config table")
