@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import label_references, write_results  # noqa: E402
 
-from vaelab.config import ConfigError  # noqa: E402
+from vaelab.config import ConfigError, config_to_dict, load_config  # noqa: E402
 from vaelab.runs import evaluate_run, train_or_resume  # noqa: E402
 from vaelab.train import LAST, read_metrics  # noqa: E402
 
@@ -87,6 +87,22 @@ def _reference_rows(ref: dict) -> list[str]:
             f"| 25-NN on all 59,000 training labels (pixels) {cells} {100 * ref['knn25_all_labels']:.2f} | - | - |"]
 
 
+SCHEDULE_KEYS = {"train.epochs", "train.threads", "train.progress", "data.root"}  # set by train() itself
+
+
+def _flat(config) -> dict[str, object]:
+    """section.key -> value of every key of a config."""
+    return {f"{section}.{key}": value for section, keys in config_to_dict(config).items() if isinstance(keys, dict)
+            for key, value in keys.items()}
+
+
+def _changed_from_preset(run: Path, family: str) -> dict[str, object]:
+    """The keys in which a run's config differs from its preset, beyond those train() sets: its --set overrides."""
+    ran = _flat(load_config(run / "config.yaml"))
+    preset = _flat(load_config(ROOT / f"configs/adgm/mnist-100-{family}.yaml"))
+    return {k: v for k, v in ran.items() if k not in SCHEDULE_KEYS and preset.get(k) != v}
+
+
 def collect(tag: str = "") -> None:
     rows, figures, trained = [], {}, []
     for family in FAMILIES:
@@ -102,7 +118,7 @@ def collect(tag: str = "") -> None:
                            "train_labelled_error": [r["train_labelled_error"] for r in metrics],
                            "train_seconds_per_epoch": {e: tests[e].get("train_seconds") for e in sorted(tests)},
                            "test_error": result["error"], "test_error_se": result["error_se"],
-                           "test_elbo": result["elbo"]}
+                           "test_elbo": result["elbo"], "changed_from_preset": _changed_from_preset(run, family)}
         seconds = [t["train_seconds"] for t in tests.values() if t.get("train_seconds")]
         per_epoch = f"{sum(seconds) / len(seconds):.0f}" if seconds else "-"
         curve = _curve({e: t["error"] for e, t in tests.items()})
@@ -111,6 +127,10 @@ def collect(tag: str = "") -> None:
                     f"{100 * result['error_se']:.2f} | {result['elbo']:.2f} | {PAPER[family]} |")
     figures["references"] = label_references(trained[0]) if trained else {}
     note = EPOCHS_NOTE if not tag else f"the epochs listed, `--tag {tag}` ({RUNS.name}/mnist100-FAMILY-{tag})"
+    changes = [f"{f.upper()}: " + ", ".join(f"`{k}={json.dumps(v)}`" for k, v in changed.items())
+               for f in FAMILIES if (changed := figures.get(f, {}).get("changed_from_preset"))]
+    if changes:
+        note += "; changed from the presets configs/adgm/mnist-100-FAMILY.yaml: " + "; ".join(changes)
     md = f"""Reduced schedule on a shared 2-core CPU, the same settings for every model: {note}
 (one epoch = one pass over the 59,000 unlabelled training images, 590 steps of 100 labelled + 100 unlabelled;
 one ADGM step takes about 0.3 s here, see adgm_speed.md), against the paper's 1000+ epochs. 1000 training images

@@ -3,7 +3,7 @@
 Generative: p(y) p(z) p(a | z, y, x) p(x | y, z); inference: q(a | x) q(y | a, x) q(z | a, y, x).
 Five networks (section 3), each two hidden layers with mean and log-variance heads, Glorot init. The
 inference model is shared with the SDGM (sdgm.py), which only changes the generative side.
-Eqs. 5 and 24 (and the issue) write p(a | z, y, x), the default; section 3 states that the experiments used
+Eqs. 5 and 24 write p(a | z, y, x), the default; section 3 states that the experiments used
 p(a | z, y), as the authors' code does: `aux_reads_x: false`. With x among its parents p(a | .) can match
 q(a | x) without y or z, so a need carry nothing about the class (benchmarks/results/adgm_moons.md).
 """
