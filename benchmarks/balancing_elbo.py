@@ -83,7 +83,7 @@ DATASET_NOTES = {  # measured observations about the committed runs, per data se
 - The learned-variance models give the best aggregate-posterior samples (fd_classifier 15.3 and 19.2 against 30.2
   and 52.0) and the worst prior samples (111.8 and 117.6 against 65.7 and 82.3), with KL(agg || prior) about 6
   nats against 0.3-0.7: the ordering the paper reports (section 5.2), on the classifier's features, not FID.
-- Training time: wall-clock, 1 thread, on a 2-core machine shared with other engineers' jobs.""",
+- Training time: wall-clock, 1 thread, on a 2-core machine shared with other jobs.""",
 }
 
 

@@ -1,4 +1,4 @@
-"""Shared helpers of the benchmarks: the machine's description and writing results (json + md)."""
+"""What every benchmark uses: the machine's description and writing results (json + md)."""
 
 from __future__ import annotations
 

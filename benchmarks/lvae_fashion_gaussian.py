@@ -54,7 +54,7 @@ def _args() -> argparse.Namespace:
 
 
 def train(name: str, a: argparse.Namespace) -> float:
-    """Train (or resume) one model; returns the wall-clock seconds of training summed over sessions."""
+    """Train (or resume) one model; returns the wall-clock seconds of training summed over every resumed part."""
     run = RUNS / f"lvae_fashion_{name}"
     timing = run / "train_seconds.json"
     sets = [f"train.epochs={a.epochs}", "train.threads=1", "train.progress=false"]

@@ -38,7 +38,7 @@ from vaelab.train.loop import StepGuard  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs/lvae/mnist-5layer.yaml"
-# Cumulative, in the order they were added; the first row is how session 1's loop ran.
+# Cumulative, in the order they were added; the first row is how the training loop first ran.
 TRAIN_VARIANTS = {
     "before: eager, distribution checks, for-loop Adam": dict(check_distributions=True, fused_adam=False),
     "no distribution checks": dict(fused_adam=False),

@@ -1,4 +1,4 @@
-"""Config errors are one line that names the key and says what to do (issue part 7)."""
+"""Config errors are one line that names the key and says what to do."""
 
 import pytest
 

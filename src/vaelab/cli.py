@@ -15,6 +15,9 @@ from vaelab.generation import GenerationError
 from vaelab.train import CheckpointError, TrainingError
 from vaelab.train.distributed import DistributedError, current_group, init_from_environment
 
+RUN_HELP = "a run folder written by vaelab train"
+CHECKPOINT_HELP = "best.pt (best validation score) or checkpoint.pt (last epoch)"
+
 USER_ERRORS = (ExecutionError, ConfigError, DataError, CheckpointError, TrainingError, GenerationError, InceptionError,
                DistributedError)
 
@@ -32,10 +35,11 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--nproc", type=int, default=1, help="data-parallel processes (gloo on CPU, NCCL on GPUs)")
 
     e = sub.add_parser("evaluate", help="ELBO, L_K, KL per layer and active units; writes eval.json")
-    e.add_argument("run_dir")
+    e.add_argument("run_dir", help=RUN_HELP)
     e.add_argument("--iw-samples", type=int, help="K of L_K (default: the config's eval.iw_samples)")
-    e.add_argument("--split", default="test", choices=["test", "val", "train"])
-    e.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    e.add_argument("--split", default="test", choices=["test", "val", "train"],
+                   help="the split to evaluate (train and val as evaluation sees them: binarised once, fixed seed)")
+    e.add_argument("--checkpoint", default="best", choices=["best", "last"], help=CHECKPOINT_HELP)
     e.add_argument("--limit", type=int, help="evaluate only the first N examples of the split")
     e.add_argument("--set", action="append", default=[], metavar="eval.KEY=VALUE",
                    help="an eval setting for this evaluation only, e.g. eval.compile=true")
@@ -45,10 +49,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="with --sample-quality: also the FID, from this TorchScript inception-2015-12-05.pt")
 
     s = sub.add_parser("sample", help="PNG grids of samples and reconstructions")
-    s.add_argument("run_dir")
+    s.add_argument("run_dir", help=RUN_HELP)
     s.add_argument("--n", type=int, default=100, help="number of samples")
-    s.add_argument("--checkpoint", default="best", choices=["best", "last"])
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--checkpoint", default="best", choices=["best", "last"], help=CHECKPOINT_HELP)
+    s.add_argument("--seed", type=int, default=0, help="seed of the samples drawn")
     s.add_argument("--from", dest="source", default="prior", choices=["prior", "aggregate"],
                    help="top latent from the prior or from the aggregate-posterior mixture (fitted if absent)")
     s.add_argument("--uncertainty", action="store_true",
@@ -56,11 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     _add_report_parsers(sub)
 
     c = sub.add_parser("classify", help="label the inputs of a .npy file with a semi-supervised run")
-    c.add_argument("run_dir")
+    c.add_argument("run_dir", help="a run folder of a semi-supervised family (m2, adgm, sdgm)")
     c.add_argument("file", help=".npy array of N inputs, shape (N, D) or N images")
     c.add_argument("--out", help="where to write the labels (.npy; default FILE.labels.npy, and FILE.probs.npy)")
     c.add_argument("--samples", type=int, help="samples of a averaged in q(y|a,x) (default eval.classify_samples)")
-    c.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    c.add_argument("--checkpoint", default="best", choices=["best", "last"], help=CHECKPOINT_HELP)
 
     m = sub.add_parser("moons", help="half-moons: ADGM vs the same model without a (ADGM Fig. 2c-d)")
     m.add_argument("out", help="folder for the two runs, moons.png and moons.json")
@@ -72,19 +76,20 @@ def _parser() -> argparse.ArgumentParser:
     pot.add_argument("out", help="folder for potentials.png and potentials.json")
     pot.add_argument("--steps", type=int, default=3000, help="Adam steps per fit")
     pot.add_argument("--seeds", type=int, default=2, help="fits per potential and posterior (the best bound is kept)")
-    pot.add_argument("--potentials", type=int, nargs="+", default=[1, 2, 3, 4], choices=[1, 2, 3, 4])
+    pot.add_argument("--potentials", type=int, nargs="+", default=[1, 2, 3, 4], choices=[1, 2, 3, 4],
+                     help="which of the four potentials U1-U4 of Rezende & Mohamed (2015) to fit")
     return p
 
 
 def _add_report_parsers(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser("report", help="RUN_DIR/report.html: curves, KL maps, latent PCA, samples (self-contained)")
-    r.add_argument("run_dir")
-    r.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    r.add_argument("run_dir", help=RUN_HELP)
+    r.add_argument("--checkpoint", default="best", choices=["best", "last"], help=CHECKPOINT_HELP)
     r.add_argument("--points", type=int, default=2000, help="test examples in the latent PCA (default 2000)")
     r.add_argument("--images", type=int, default=64, help="samples from the prior (default 64)")
 
     c = sub.add_parser("compare", help="runs' evaluation numbers side by side (Markdown printed, CSV written)")
-    c.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    c.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders, one row each (evaluated or not)")
     c.add_argument("--by", metavar="KEY", help="sort and group by a config key, e.g. model.latent, layers, experiment")
     c.add_argument("--csv", default="compare.csv", metavar="PATH", help="where to write the CSV (default compare.csv)")
 

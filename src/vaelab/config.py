@@ -32,7 +32,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class DataConfig:
-    name: str = "digits"  # digits | mnist | fashion-mnist
+    name: str = "digits"  # the data set, a key of vaelab.data.LOADERS
     root: str | None = None  # a directory holding the data set's files; else VAELAB_DATA, cache, /usr/share
     binarize: bool = True  # Bernoulli models: re-binarise training data every epoch, val/test once
     validation: int = 100  # training examples held out for model selection (never trained on)
@@ -69,16 +69,16 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    family: str = "lvae"
+    family: str = "lvae"  # the model family, a key of vaelab.models.MODELS; it decides the other model keys
     params: Any = None  # an instance of MODELS[family].Params
 
 
 @dataclass(frozen=True)
 class Config:
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=lambda: ModelConfig("lvae", MODELS["lvae"].Params()))
-    train: TrainSettings = field(default_factory=TrainSettings)
-    eval: EvalSettings = field(default_factory=EvalSettings)
+    data: DataConfig = field(default_factory=DataConfig)  # the data set and its splits
+    model: ModelConfig = field(default_factory=lambda: ModelConfig("lvae", MODELS["lvae"].Params()))  # the model
+    train: TrainSettings = field(default_factory=TrainSettings)  # the training loop
+    eval: EvalSettings = field(default_factory=EvalSettings)  # evaluation: vaelab evaluate, sample, report
     experiment: str | None = None  # e.g. "lvae-fig3/lvae-bn-wu-5layer": a key of paper_references()
 
 

@@ -16,7 +16,7 @@ SHARED_MNIST = Path(__file__).resolve().parents[2].parent / "shared" / "datasets
 
 
 def test_registry_names() -> None:
-    assert {"mnist", "fashion-mnist", "digits"} <= set(LOADERS)  # other issues add their data sets
+    assert {"mnist", "fashion-mnist", "digits"} <= set(LOADERS)  # moons, svhn, norb join them
 
 
 def test_digits() -> None:

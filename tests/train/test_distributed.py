@@ -1,4 +1,4 @@
-"""Data-parallel training (issue 7): 2 processes with gloo on CPU against one process, same global batch."""
+"""Data-parallel training: 2 processes with gloo on CPU against one process, same global batch."""
 
 import json
 

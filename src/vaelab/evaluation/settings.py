@@ -29,12 +29,11 @@ class EvalSettings:
 
     classify_samples: int = 10  # semi-supervised: samples of a over which q(y|a,x) is averaged (per-epoch error too)
     classify_inputs: str = "binarised"  # semi-supervised error on binarised inputs | grey (levels; binarised runs only)
-    # How the L_K pass runs (vaelab/execution.py): device auto | cpu | cuda[:N]; precision float32 (default
-    # everywhere: log weights sum hundreds of terms) | bf16 | auto; torch.compile of the chunk; argument checks.
-    device: str = "auto"
-    precision: str = "float32"
-    compile: bool = False
-    check_distributions: bool = False
+    # How the L_K pass runs (vaelab/execution.py): these settings change the speed, never the maths.
+    device: str = "auto"  # auto (the GPU when torch sees one, else the CPU) | cpu | cuda | cuda:N
+    precision: str = "float32"  # float32 (the default everywhere: a log weight sums hundreds of terms) | bf16 | auto
+    compile: bool = False  # torch.compile the L_K chunk
+    check_distributions: bool = False  # torch.distributions argument checks (slow; for debugging)
 
     def __post_init__(self) -> None:
         for name in ("iw_samples", "batch_size", "sample_chunk", "bn_batch_size", "aggregate_kl_samples",

@@ -29,16 +29,17 @@ from vaelab.models.semisupervised import standard_normal
 class AuxiliaryVAEParams:
     """Sizes from the bottom (layer 1) up; hidden[i] units in each of the two hidden layers of layer i's nets."""
 
-    latent: tuple[int, ...] = (64, 32)
-    auxiliary: tuple[int, ...] = (64, 32)
-    hidden: tuple[int, ...] = (512, 256)
-    activation: str = "leaky_relu"
-    batch_norm: bool = True
-    observation: str = "bernoulli"
+    latent: tuple[int, ...] = (64, 32)  # dim(z_i) of each stochastic layer, bottom to top
+    auxiliary: tuple[int, ...] = (64, 32)  # dim(a_i) of each stochastic layer, bottom to top
+    hidden: tuple[int, ...] = (512, 256)  # one width per stochastic layer: every network of layer i has two hidden
+                                          # layers of hidden[i] units
+    activation: str = "leaky_relu"  # leaky_relu (slope 0.1) | tanh | relu
+    batch_norm: bool = True  # batch-norm after every hidden linear layer
+    observation: str = "bernoulli"  # p(x|z_1): bernoulli | gaussian (mean and variance heads, as `variance` says)
     variance: str = "logvar"  # Gaussian heads: logvar (ADGM eqs. 14-16) or softplus (LVAE eqs. 11-12)
     aux_reads_x: bool = True  # p(a_i | z_{>=i}, x) (eq. 2) rather than p(a_i | z_{>=i}) (eq. 20)
-    var_floor: float = 1e-5
-    obs_var_floor: float = 1e-4
+    var_floor: float = 1e-5  # floor of every latent variance
+    obs_var_floor: float = 1e-4  # floor of a Gaussian observation variance
 
     def __post_init__(self) -> None:
         if not self.latent or len({len(self.latent), len(self.auxiliary), len(self.hidden)}) != 1:

@@ -22,11 +22,14 @@ from vaelab.models.posterior_flows import FLOW_LAYERS
 class HierarchyParams:
     """Settings of the VAE and Ladder VAE (LVAE section 3). Sizes go from the bottom (z_1) to the top."""
 
-    latent: tuple[int, ...] = (64, 32, 16, 8, 4)
-    hidden: tuple[int, ...] = (512, 256, 128, 64, 32)
-    activation: str = "leaky_relu"
-    batch_norm: bool = True
-    observation: str = "bernoulli"
+    latent: tuple[int, ...] = (64, 32, 16, 8, 4)  # size of each stochastic layer z_1 .. z_L, bottom to top
+    hidden: tuple[int, ...] = (512, 256, 128, 64, 32)  # one width per stochastic layer: every MLP has two hidden
+                                                       # layers of that width, hidden[0] between x and z_1, hidden[i]
+                                                       # between z_i and z_(i+1); [512] is one layer, MLPs 512-512
+    activation: str = "leaky_relu"  # leaky_relu (slope 0.1) | tanh | relu
+    batch_norm: bool = True  # batch-norm after every hidden linear layer (the BN of LVAE+BN+WU)
+    observation: str = "bernoulli"  # p(x|z_1): bernoulli | gaussian (variance softplus + obs_var_floor) | the
+                                    # Balancing-ELBO decoders gaussian_fixed, _global, _closed_form, _pixel, _input
     var_floor: float = 1e-5  # floor of every latent variance
     obs_var_floor: float = 1e-4  # floor of a Gaussian observation variance
     obs_variance: float = 0.5  # sigma^2 of gaussian_fixed; starting sigma^2 of the learned gaussian_* decoders

@@ -25,11 +25,12 @@ AUX_PRIORS = ("conditional", "standard_normal")  # the ADGM's p(a | .): its gene
 class SemiSupervisedParams:
     """M2 (Kingma et al. 2014) settings; ADGM section 3: two hidden layers of 500 or 1000 ReLU units."""
 
-    classes: int = 10
+    classes: int = 10  # number of classes; must match the data set's
     latent: int = 100  # dim(z)
-    hidden: tuple[int, ...] = (500, 500)  # hidden layers of every network
-    activation: str = "relu"
-    batch_norm: bool = False
+    hidden: tuple[int, ...] = (500, 500)  # the hidden layers of every network, one width each: [500, 500] is two
+                                          # layers of 500 units, [512] a single layer
+    activation: str = "relu"  # relu | tanh | leaky_relu (slope 0.1)
+    batch_norm: bool = False  # batch-norm after every hidden linear layer
     observation: str = "bernoulli"  # bernoulli | gaussian (mean and log-variance heads)
     var_floor: float = 0.0  # added to every latent variance (the log-variance is clamped too)
     obs_var_floor: float = 1e-4  # floor of a Gaussian observation variance

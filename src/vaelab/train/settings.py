@@ -13,9 +13,9 @@ UNLABELLED_ORDERS = ("shuffled", "sorted")  # the semi-supervised batches: a fre
 class TrainSettings:
     """Defaults follow the LVAE paper (section 3): Adam, lr 1e-3, batch 256, N_t = 200."""
 
-    epochs: int = 10
-    batch_size: int = 256
-    lr: float = 1e-3
+    epochs: int = 10  # epochs to train; an epoch is one pass over the training set (semi-supervised: the unlabelled)
+    batch_size: int = 256  # examples per step (semi-supervised: labelled + unlabelled)
+    lr: float = 1e-3  # Adam's learning rate
     warmup_epochs: int = 0  # N_t of eq. 20; 0 = no warm-up
     eq_samples: int = 1  # Monte Carlo samples per example
     iw_samples: int = 1  # importance samples per example (L_K training when > 1)
@@ -24,25 +24,23 @@ class TrainSettings:
     weight_prior: float = 0.0  # lambda: loss += lambda/2 sum W^2 over weight matrices, before clipping; 0 = off
     lr_decay: float = 1.0  # multiply lr by this ...
     lr_decay_every: int = 0  # ... every this many epochs (0 = never); paper fine-tuning: 0.75 every 200
-    seed: int = 0
+    seed: int = 0  # seeds weights, validation split, data order, binarisation, labelled subset, latent noise
     max_bad_steps: int = 20  # consecutive non-finite steps before the run stops
     threads: int = 0  # torch intra-op threads; 0 = torch's default
-    # How the arithmetic runs (vaelab/execution.py; the maths is the same): device auto (GPU if any) | cpu |
-    # cuda[:N]; precision auto (float32 everywhere until bf16 is shown to match) | float32 | bf16; compile the
-    # objective with torch.compile (a minute or two of compilation, then faster steps); torch's fused Adam;
-    # torch.distributions argument checks at every step (slow; for debugging).
-    device: str = "auto"
-    precision: str = "auto"
-    compile: bool = False
-    fused_adam: bool = True
-    check_distributions: bool = False
-    progress: bool = True
-    # Two-stage training of model.observation gaussian_input (Balancing-ELBO Algorithm 1): stage one ends when
-    # the epoch's training ELBO has not risen by more than tolerance x |best| for `patience` epochs in a row,
-    # or after variance_switch_max_epochs epochs (0: no cap).
-    variance_switch_patience: int = 3
-    variance_switch_tolerance: float = 1e-3
-    variance_switch_max_epochs: int = 0
+    # How the arithmetic runs (vaelab/execution.py): these settings change the speed, never the maths.
+    device: str = "auto"  # auto (the GPU when torch sees one, else the CPU) | cpu | cuda | cuda:N
+    precision: str = "auto"  # auto (float32 everywhere until bf16 is shown to match) | float32 | bf16
+    compile: bool = False  # torch.compile the objective: a minute or two of compilation, then faster steps
+    fused_adam: bool = True  # torch's fused Adam kernel
+    check_distributions: bool = False  # torch.distributions argument checks at every step (slow; for debugging)
+
+    progress: bool = True  # a progress bar over the training steps
+    # Two-stage training of model.observation gaussian_input (Balancing-ELBO Algorithm 1).
+    variance_switch_patience: int = 3  # stage one ends when the epoch's training ELBO has not risen by more than
+                                       # tolerance x |best so far| for this many epochs in a row ...
+    variance_switch_tolerance: float = 1e-3  # ... the tolerance of that plateau test
+    variance_switch_max_epochs: int = 0  # ... or after this many epochs (0: no cap)
+    # Semi-supervised families (m2, adgm, sdgm).
     classification_weight: float = 0.1  # semi-supervised: beta of alpha = beta (N_l + N_u) / N_l (ADGM eq. 12)
     labelled_batch: int = 0  # semi-supervised: labelled examples per batch (0: half of batch_size)
     batch_weighting: str = "examples"  # semi-supervised: examples | halves (objectives.semisupervised.batch_weights)
@@ -78,4 +76,4 @@ class TrainSettings:
                              f"got {self.unlabelled_order!r}")
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
-            raise ValueError(f"train.{bad[0]} = {getattr(self, bad[0])!r} is impossible; see the README's config table")
+            raise ValueError(f"train.{bad[0]} = {getattr(self, bad[0])!r} is impossible; see docs/reference/config.md")
