@@ -46,8 +46,8 @@ def test_cli_nproc_resume_equals_uninterrupted(tmp_path, capsys):
     assert "resume it with --nproc 2" in capsys.readouterr().err
     assert main(["train", "--resume", str(part), "--nproc", "2", "--set", "train.epochs=3"]) == 0
     assert read_metrics(full / "metrics.jsonl") == read_metrics(part / "metrics.jsonl")
-    assert sorted(p.name for p in full.iterdir()) == ["best.pt", "checkpoint.pt", "config.yaml", "metrics.jsonl",
-                                                      "tensorboard"]
+    assert sorted(p.name for p in full.iterdir()) == [".lock", "best.prev.pt", "best.pt", "checkpoint.prev.pt",
+                                                      "checkpoint.pt", "config.yaml", "metrics.jsonl", "tensorboard"]
     assert json.loads(json.dumps(read_metrics(full / "metrics.jsonl")[-1]))["epoch"] == 3
 
 

@@ -43,6 +43,7 @@ class TrainSettings:
     labelled_batch: int = 0  # semi-supervised: labelled examples per batch (0: half of batch_size)
     batch_weighting: str = "examples"  # semi-supervised: examples | halves (objectives.semisupervised.batch_weights)
     label_weights: str = "per_sample"  # semi-supervised: per_sample | averaged (objectives/label_weighting.py)
+    checkpoint_every_steps: int = 0  # also write checkpoint.pt inside an epoch every this many steps (0: at epoch ends only)
 
     def __post_init__(self) -> None:
         checks = {
@@ -62,6 +63,7 @@ class TrainSettings:
             "variance_switch_max_epochs": self.variance_switch_max_epochs >= 0,
             "classification_weight": self.classification_weight >= 0,
             "labelled_batch": 0 <= self.labelled_batch < self.batch_size,
+            "checkpoint_every_steps": self.checkpoint_every_steps >= 0,
             "device": is_device_name(self.device),
             "precision": self.precision in PRECISIONS,
         }
