@@ -57,6 +57,7 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], None],
     except OSError as err:
         raise _disk_full(err, path) if err.errno in DISK_FULL else err
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide the file from the folder's other readers
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -74,6 +75,12 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], None],
         raise
     fsync_folder(path.parent)
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _disk_full(err: OSError, path: Path) -> DiskFullError:

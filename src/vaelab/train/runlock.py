@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from vaelab.train.distributed import Group, all_true
+from vaelab.train.distributed import Group, all_gather
 
 try:
     import fcntl
@@ -47,8 +47,9 @@ class RunLock:
                 message = str(err)
             except OSError as err:
                 message = f"cannot lock run folder {self.run_dir} ({err.strerror}); check that it is writable"
-        if not all_true(not message, self.group):  # collective: every process takes part
-            raise RunFolderBusy(message or f"run folder {self.run_dir} is being written by another process")
+        message = all_gather(message, self.group)[0]  # collective: every process learns rank 0's answer
+        if message:
+            raise RunFolderBusy(message)
         return self
 
     def _acquire(self) -> None:
