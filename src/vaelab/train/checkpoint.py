@@ -78,18 +78,28 @@ def _feed(h: Any, obj: Any) -> None:
         raise TypeError(f"a checkpoint cannot hold a {type(obj).__name__}")
 
 
-def save_atomic(state: dict[str, Any], path: str | Path, keep_previous: bool = True) -> None:
+def save_atomic(state: dict[str, Any], path: str | Path, keep_previous: bool = True,
+                check_previous: bool = False) -> None:
     """Write `state` with its digest to a temporary file beside `path`, fsync, keep the file it replaces as
-    previous_path(path) (keep_previous), then rename over `path`.
+    previous_path(path) (keep_previous; with check_previous only if that file verifies, so that a damaged
+    file never takes the place of a good previous one), then rename over `path`.
 
     A process killed (or interrupted twice) at any moment leaves the old checkpoint, never a partial one; a
     full disk raises files.DiskFullError with the old checkpoint intact.
     """
     path = Path(path)
-    payload = {"format": FORMAT_VERSION, **state}
+    payload = {"format": FORMAT_VERSION, **{k: v for k, v in state.items() if k not in ("format", DIGEST_KEY)}}
     payload[DIGEST_KEY] = content_digest(payload)
-    atomic_write(path, lambda f: torch.save(payload, f),
-                 before_replace=(lambda: _keep_previous(path)) if keep_previous else None)
+    keep = keep_previous and not (check_previous and path.is_file() and not _verifies(path))
+    atomic_write(path, lambda f: torch.save(payload, f), before_replace=(lambda: _keep_previous(path)) if keep else None)
+
+
+def _verifies(path: Path) -> bool:
+    try:
+        verify(path)
+    except CheckpointError:
+        return False
+    return True
 
 
 def _keep_previous(path: Path) -> None:

@@ -301,6 +301,7 @@ class _Run:
     start: Start
     log: MetricsLog | None
     bar: tqdm
+    written: set[str] = field(default_factory=set)  # checkpoints this call has written
 
     @classmethod
     def prepare(cls, model: nn.Module, data: Task, s: TrainSettings, run_dir: Path, resume: bool | dict[str, Any],
@@ -363,8 +364,8 @@ class _Run:
             self.log.write(record)
             state = self.state(epoch, rngs, self.gen.get_state())
             if improved:
-                save_atomic(state, self.run_dir / BEST)
-            save_atomic(state, self.run_dir / LAST)
+                self.save(state, BEST)
+            self.save(state, LAST)
         barrier(group)  # nobody runs ahead of the checkpoint
         return record
 
@@ -388,8 +389,13 @@ class _Run:
         if self.group.main:
             state = self.state(epoch - 1, rngs, epoch_rng)
             state["in_epoch"] = {"epoch": epoch, "batches": n, "of": steps, "ranks": ranks}
-            save_atomic(state, self.run_dir / LAST)
+            self.save(state, LAST)
         barrier(self.group)
+
+    def save(self, state: dict[str, Any], name: str) -> None:
+        """run_dir/name <- state; a file this call did not write becomes the previous version only if it verifies."""
+        save_atomic(state, self.run_dir / name, check_previous=name not in self.written)
+        self.written.add(name)
 
     def state(self, epoch: int, rngs: list[Tensor], data_rng: Tensor) -> dict[str, Any]:
         return checkpoint_state(epoch, self.model, self.opt, data_rng, rngs, self.start.skipped_total,
