@@ -11,15 +11,17 @@ from vaelab.config import ConfigError
 from vaelab.execution import ExecutionError
 from vaelab.data import DataError
 from vaelab.evaluation.inception import InceptionError
+from vaelab.files import DamagedFileError, DiskFullError
 from vaelab.generation import GenerationError
-from vaelab.train import CheckpointError, TrainingError
+from vaelab.train import CheckpointError, RunFolderBusy, TrainingError, TrainingStopped, resume_command
 from vaelab.train.distributed import DistributedError, current_group, init_from_environment
 
 RUN_HELP = "a run folder written by vaelab train"
 CHECKPOINT_HELP = "best.pt (best validation score) or checkpoint.pt (last epoch)"
 
 USER_ERRORS = (ExecutionError, ConfigError, DataError, CheckpointError, TrainingError, GenerationError, InceptionError,
-               DistributedError)
+               DistributedError, RunFolderBusy, DiskFullError, DamagedFileError)
+FALLBACK_HELP = "where the checkpoint is damaged, use the previous one it replaced (NAME.prev.pt), and say so"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR exactly where it stopped")
     t.add_argument("--init-from", metavar="RUN_DIR", help="start from the weights of another run (same model)")
     t.add_argument("--nproc", type=int, default=1, help="data-parallel processes (gloo on CPU, NCCL on GPUs)")
+    t.add_argument("--fallback-checkpoint", action="store_true", help=FALLBACK_HELP)
 
     e = sub.add_parser("evaluate", help="ELBO, L_K, KL per layer and active units; writes eval.json")
     e.add_argument("run_dir", help=RUN_HELP)
@@ -47,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="Fréchet distances (fd_classifier) of prior and aggregate-posterior samples to the test set")
     e.add_argument("--inception-weights", metavar="FILE",
                    help="with --sample-quality: also the FID, from this TorchScript inception-2015-12-05.pt")
+    e.add_argument("--fallback-checkpoint", action="store_true", help=FALLBACK_HELP)
 
     s = sub.add_parser("sample", help="PNG grids of samples and reconstructions")
     s.add_argument("run_dir", help=RUN_HELP)
@@ -57,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="top latent from the prior or from the aggregate-posterior mixture (fitted if absent)")
     s.add_argument("--uncertainty", action="store_true",
                    help="also heat maps of the predicted per-pixel sigma beside samples and reconstructions")
+    s.add_argument("--fallback-checkpoint", action="store_true", help=FALLBACK_HELP)
     _add_report_parsers(sub)
 
     c = sub.add_parser("classify", help="label the inputs of a .npy file with a semi-supervised run")
@@ -65,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--out", help="where to write the labels (.npy; default FILE.labels.npy, and FILE.probs.npy)")
     c.add_argument("--samples", type=int, help="samples of a averaged in q(y|a,x) (default eval.classify_samples)")
     c.add_argument("--checkpoint", default="best", choices=["best", "last"], help=CHECKPOINT_HELP)
+    c.add_argument("--fallback-checkpoint", action="store_true", help=FALLBACK_HELP)
 
     m = sub.add_parser("moons", help="half-moons: ADGM vs the same model without a (ADGM Fig. 2c-d)")
     m.add_argument("out", help="folder for the two runs, moons.png and moons.json")
@@ -87,6 +93,7 @@ def _add_report_parsers(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--checkpoint", default="best", choices=["best", "last"], help=CHECKPOINT_HELP)
     r.add_argument("--points", type=int, default=2000, help="test examples in the latent PCA (default 2000)")
     r.add_argument("--images", type=int, default=64, help="samples from the prior (default 64)")
+    r.add_argument("--fallback-checkpoint", action="store_true", help=FALLBACK_HELP)
 
     c = sub.add_parser("compare", help="runs' evaluation numbers side by side (Markdown printed, CSV written)")
     c.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders, one row each (evaluated or not)")
@@ -106,7 +113,7 @@ def _train(args: argparse.Namespace) -> None:
         raise ConfigError(f"--nproc must be >= 1, got {args.nproc}")
     under_torchrun = init_from_environment()  # launched by torchrun: this process is one rank
     records = train_run(args.config, run_dir, args.set, resume=bool(args.resume), nproc=args.nproc,
-                        init_from=args.init_from)
+                        init_from=args.init_from, fallback=args.fallback_checkpoint)
     if under_torchrun and not current_group().main:
         return
     last = records[-1] if records else {}
@@ -123,7 +130,8 @@ def _evaluate(args: argparse.Namespace) -> None:
     if args.inception_weights and not args.sample_quality:
         raise ConfigError("--inception-weights goes with --sample-quality")
     r = evaluate_run(args.run_dir, args.split, args.iw_samples, args.checkpoint, args.limit,
-                     quality=args.sample_quality, inception=args.inception_weights, overrides=args.set)
+                     quality=args.sample_quality, inception=args.inception_weights, overrides=args.set,
+                     fallback=args.fallback_checkpoint)
     print(f"run folder: {args.run_dir}  ({r['split']}, n={r['n']}, {r['checkpoint']} checkpoint, epoch {r['epoch']})")
     if "error" in r:
         print(f"classification error {100 * r['error']:.2f}% ± {100 * r['error_se']:.2f}%  (confusion matrix in eval.json)")
@@ -145,14 +153,15 @@ def _evaluate(args: argparse.Namespace) -> None:
 def _sample(args: argparse.Namespace) -> None:
     from vaelab.runs import sample_run
 
-    for path in sample_run(args.run_dir, args.n, args.checkpoint, args.seed, args.source, args.uncertainty):
+    for path in sample_run(args.run_dir, args.n, args.checkpoint, args.seed, args.source, args.uncertainty,
+                           args.fallback_checkpoint):
         print(f"wrote {path}")
 
 
 def _report(args: argparse.Namespace) -> None:
     from vaelab.reports import report_run
 
-    print(f"wrote {report_run(args.run_dir, args.checkpoint, args.points, args.images)}")
+    print(f"wrote {report_run(args.run_dir, args.checkpoint, args.points, args.images, fallback=args.fallback_checkpoint)}")
 
 
 def _compare(args: argparse.Namespace) -> None:
@@ -166,7 +175,7 @@ def _compare(args: argparse.Namespace) -> None:
 def _classify(args: argparse.Namespace) -> None:
     from vaelab.runs import classify_run
 
-    r = classify_run(args.run_dir, args.file, args.out, args.checkpoint, args.samples)
+    r = classify_run(args.run_dir, args.file, args.out, args.checkpoint, args.samples, args.fallback_checkpoint)
     print(f"{r['n']} inputs labelled; count per class: {r['counts']}")
     print(f"labels written to {r['labels']}, probabilities to {r['probs']}")
 
@@ -204,10 +213,21 @@ def main(argv: list[str] | None = None) -> int:
     except (*USER_ERRORS, RunError) as err:
         print(f"vaelab: error: {err}", file=sys.stderr)
         return 2
+    except TrainingStopped as stop:
+        print(f"vaelab: {stop}", file=sys.stderr)
+        return stop.exit_code
     except KeyboardInterrupt:
-        print("vaelab: interrupted; continue with vaelab train --resume RUN_DIR", file=sys.stderr)
+        print(f"vaelab: interrupted{_resume_hint(args)}", file=sys.stderr)
         return 130
     return 0
+
+
+def _resume_hint(args: argparse.Namespace) -> str:
+    """For an interrupted `vaelab train`: the command that continues from the last checkpoint written."""
+    run_dir = getattr(args, "resume", None) or getattr(args, "run_dir", None) if args.command == "train" else None
+    if not run_dir:
+        return ""
+    return f"; the last checkpoint written is intact: continue with {resume_command(run_dir, args.nproc)}"
 
 
 if __name__ == "__main__":

@@ -33,14 +33,16 @@ class GenerationError(ValueError):
 
 
 def aggregate_posterior(run_dir: str | Path, config: Config, model: nn.Module, train_x: Tensor,
-                        checkpoint: str, epoch: int) -> AggregatePosterior:
+                        checkpoint: str, epoch: int, digest: str | None = None) -> AggregatePosterior:
     """The run's mixture over the top latent, fitted on train_x (N, D) and saved, or loaded if it was fitted
-    for this checkpoint and these settings."""
+    for this checkpoint (its epoch and, where it has one, its content digest) and these settings."""
     s = config.eval
     if s.aggregate_components < 1:
         raise GenerationError("eval.aggregate_components is 0: set it to the number of mixture components (e.g. 32)")
     want = {"checkpoint": checkpoint, "epoch": epoch, "components": s.aggregate_components,
             "covariance": s.aggregate_covariance, "fit_on": s.aggregate_fit_on}
+    if digest is not None:  # a checkpoint rewritten inside an epoch keeps its epoch number
+        want["checkpoint_sha256"] = digest
     if AggregatePosterior.exists(run_dir):
         saved = AggregatePosterior.load(run_dir)
         if all(saved.info.get(k) == v for k, v in want.items()):

@@ -11,7 +11,6 @@ compare: a Markdown table and a CSV of many runs' evaluations, with the papers' 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from vaelab.evaluation import figures
 from vaelab.evaluation.comparison import RunSummary, comparison_table, config_value, to_markdown, write_csv
 from vaelab.evaluation.references import REFERENCE_METRICS, paper_references
 from vaelab.evaluation.report import Image, Section, Table, render_html
+from vaelab.files import write_text_atomic
 from vaelab.models import takes_labels
 from vaelab.runs import CONFIG_FILE, EVAL_FILE, RunError, load_run
 from vaelab.train import read_metrics
@@ -50,6 +50,7 @@ class ReportContext:
     checkpoint: str
     n_points: int
     n_images: int
+    fallback: bool = False  # read the previous checkpoint where the checkpoint is damaged
     config: Config | None = None
     model: nn.Module | None = None
     splits: Splits | None = None
@@ -174,7 +175,7 @@ def _layers(ctx: ReportContext) -> list[Section]:
 
 def _load_model(ctx: ReportContext) -> list[Section]:
     """The checkpoint's model, with batch-norm statistics recomputed over the training data (as evaluate does)."""
-    ctx.config, ctx.model, ctx.splits, _ = load_run(ctx.run_dir, ctx.checkpoint)
+    ctx.config, ctx.model, ctx.splits, _ = load_run(ctx.run_dir, ctx.checkpoint, fallback=ctx.fallback)
     return []
 
 
@@ -273,7 +274,7 @@ def _guarded(step: Callable[[ReportContext], list[Section]], ctx: ReportContext,
 
 
 def report_run(run_dir: str | Path, checkpoint: str = "best", n_points: int = 2000, n_images: int = 64,
-               progress: bool = True) -> Path:
+               progress: bool = True, fallback: bool = False) -> Path:
     """`vaelab report`: write RUN_DIR/report.html (self-contained) and its PNGs in RUN_DIR/report/."""
     run_dir = Path(run_dir)
     if not (run_dir / CONFIG_FILE).is_file():
@@ -284,7 +285,7 @@ def report_run(run_dir: str | Path, checkpoint: str = "best", n_points: int = 20
     if not records:
         raise RunError(f"{run_dir} has no {METRICS_FILE} records yet; train it first (vaelab train --resume {run_dir})")
     ctx = ReportContext(run_dir, run_dir / FIGURE_DIR, records, _read_json(run_dir / EVAL_FILE), checkpoint,
-                        n_points, n_images)
+                        n_points, n_images, fallback)
     ctx.figure_dir.mkdir(exist_ok=True)
     steps = [("overview", _overview), ("learning curves", _curves), ("KL per unit", _units),
              ("KL per layer", _layers)]
@@ -301,10 +302,8 @@ def report_run(run_dir: str | Path, checkpoint: str = "best", n_points: int = 20
             sections += _guarded(step, ctx, title)
             bar.update()
         bar.set_postfix_str("HTML")
-        path = run_dir / REPORT_FILE
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(render_html(f"vaelab report: {run_dir.resolve().name}", sections), encoding="utf-8")
-        os.replace(tmp, path)
+        path = write_text_atomic(run_dir / REPORT_FILE,
+                                 render_html(f"vaelab report: {run_dir.resolve().name}", sections))
         bar.update()
     return path
 

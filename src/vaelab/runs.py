@@ -1,13 +1,17 @@
 """The run folder: what `vaelab train | evaluate | sample` do, composed from the package's parts.
 
-A run folder holds config.yaml, checkpoint.pt (last epoch), best.pt (best validation ELBO),
-metrics.jsonl, tensorboard/, and after evaluation eval.json; after sampling, PNG grids.
+A run folder holds config.yaml, checkpoint.pt (last epoch, or the place inside an epoch where training
+stopped), best.pt (best validation ELBO), their previous versions checkpoint.prev.pt and best.prev.pt,
+metrics.jsonl, tensorboard/, the writer's lock .lock, and after evaluation eval.json; after sampling, PNG
+grids. One process writes it at a time (train/runlock.py); every file is replaced atomically, so evaluate,
+sample and report can read a run while it trains (docs/guides/run-folder.md).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,7 @@ from vaelab.data import (DataError, Splits, add_uniform_noise_fixed, binarize_fi
                          drop_inputs, grey_levels, load_dataset, make_splits, restore_inputs, select_inputs,
                          split_labelled)
 from vaelab.execution import Execution
+from vaelab.files import write_text_atomic
 from vaelab.evaluation import (active_units, analogies, has_batchnorm, log_likelihood, recompute_batchnorm,
                                samples_per_class, save_grid, semi_supervised_metrics, standard_error,
                                summarise_bounds)
@@ -30,16 +35,18 @@ from vaelab.models import MODELS, takes_labels
 from vaelab.models.semisupervised import class_probabilities
 from vaelab.objectives.label_weighting import LABEL_WEIGHTINGS
 from vaelab.objectives.semisupervised import BATCH_WEIGHTINGS
+from vaelab.train.checkpoint import CheckpointError, check_metadata, previous_path, promote_previous, read_checkpoint
 from vaelab.train.distributed import current_group, launch
 from vaelab.train.freeze import check_freeze
-from vaelab.train import BEST, LAST, TrainData, fit, load_checkpoint, read_metrics
+from vaelab.train import BEST, LAST, RunLock, TrainData, fit, read_metrics
 from vaelab.train.semisupervised import SemiSupervisedData
 
 CONFIG_FILE, EVAL_FILE, LABELLED_FILE = "config.yaml", "eval.json", "labelled.json"
 DEQUANTIZE_VAL_OFFSET, DEQUANTIZE_TEST_OFFSET = 11, 12
 TRAIN_EVAL_SEED, TRAIN_BN_SEED, CLASSIFY_SEED = 12345, 12346, 12347  # fixed binarisations
 RESUMABLE_OVERRIDES = {"train.epochs", "train.progress", "train.threads", "train.device", "train.precision",
-                       "train.compile", "train.check_distributions"}
+                       "train.compile", "train.check_distributions", "train.checkpoint_every_steps"}
+TRAINING_BYTES_PER_PARAMETER = 16  # float32 weights, gradients and Adam's two moments
 
 
 class RunError(ValueError):
@@ -76,8 +83,24 @@ def fixed_train(splits: Splits, config: Config, seed: int) -> torch.Tensor:
 
 
 def build_model(config: Config, input_dim: int) -> nn.Module:
-    """The model named by config.model.family with its typed params."""
-    return MODELS[config.model.family](input_dim, config.model.params)
+    """The model named by config.model.family with its typed params; ConfigError for one too big to train here."""
+    family, params = MODELS[config.model.family], config.model.params
+    try:
+        with torch.device("meta"):  # count the parameters without allocating them
+            n = sum(p.numel() for p in family(input_dim, params).parameters())
+    except (RuntimeError, NotImplementedError, TypeError):
+        n = 0  # a model that cannot be built on the meta device is checked as it is built
+    memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 0
+    if memory and n * TRAINING_BYTES_PER_PARAMETER > memory:
+        raise ConfigError(f"the model would have {n:,} parameters, {n * TRAINING_BYTES_PER_PARAMETER / 2**30:.0f} GiB "
+                          f"to train, more than this machine's {memory / 2**30:.0f} GiB; reduce model.hidden or model.latent")
+    try:
+        return family(input_dim, params)
+    except (MemoryError, RuntimeError) as err:
+        if isinstance(err, RuntimeError) and "memory" not in str(err):
+            raise
+        raise ConfigError(f"the model does not fit in memory ({str(err).splitlines()[0][:100]}); reduce "
+                          "model.hidden or model.latent") from None
 
 
 def model_metadata(config: Config, input_dim: int) -> dict[str, Any]:
@@ -96,21 +119,44 @@ def _with_current_defaults(metadata: dict[str, Any]) -> dict[str, Any]:
         return metadata  # not a model this version can build: the comparison will say so
 
 
-def check_checkpoint(path: Path, config: Config, input_dim: int) -> dict[str, Any]:
-    """Load a checkpoint and make sure it holds the model this config describes."""
-    return load_checkpoint(path, model_metadata(config, input_dim), normalise=_with_current_defaults)
+def check_checkpoint(path: Path, config: Config, input_dim: int, fallback: bool = False) -> tuple[Path, dict[str, Any]]:
+    """(the file read, its state): a verified checkpoint that holds the model this config describes.
+
+    fallback: where `path` is damaged, read its previous version instead (announced on stderr).
+    """
+    read, state = read_checkpoint(path, fallback)
+    check_metadata(read, state, model_metadata(config, input_dim), normalise=_with_current_defaults)
+    return read, state
+
+
+def load_weights(model: nn.Module, state: dict[str, Any], path: Path) -> None:
+    """The checkpoint's weights into model; CheckpointError when they do not fit it."""
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as err:
+        raise CheckpointError(f"checkpoint {path} does not fit this model ({str(err).splitlines()[0][:120]})") from None
+
+
+def checkpoint_position(state: dict[str, Any]) -> dict[str, Any]:
+    """For a checkpoint written inside an epoch: where (what eval.json records beside its epoch)."""
+    position = state.get("in_epoch")
+    if position is None:
+        return {}
+    return {"in_epoch": f"step {position['batches']} of {position['of']} of epoch {position['epoch']}"}
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_text_atomic(path, text)
+
+
+def _require_run_folder(run_dir: Path) -> None:
+    if not (run_dir / CONFIG_FILE).is_file():
+        raise RunError(f"{run_dir} is not a run folder (no {CONFIG_FILE}); start one with vaelab train CONFIG --run-dir {run_dir}")
 
 
 def _run_config(run_dir: Path, overrides: list[str]) -> Config:
     """A run folder's config.yaml with `--set` overrides (already checked by the caller)."""
-    if not (run_dir / CONFIG_FILE).is_file():
-        raise RunError(f"{run_dir} is not a run folder (no {CONFIG_FILE}); start one with vaelab train CONFIG --run-dir {run_dir}")
+    _require_run_folder(run_dir)
     return load_config(run_dir / CONFIG_FILE, overrides)
 
 
@@ -179,33 +225,49 @@ TASKS = {False: _unsupervised_task, True: _semi_supervised_task}  # keyed by tak
 
 
 def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str] = (), resume: bool = False,
-              init_from: str | Path | None = None, nproc: int = 1) -> list[dict]:
+              init_from: str | Path | None = None, nproc: int = 1, fallback: bool = False) -> list[dict]:
     """`vaelab train`: a new run in run_dir, or (resume) continue the run already there.
 
     init_from: start a new run from the weights of another run's last checkpoint (e.g. the LVAE paper's
     fine-tuning); its model must match this config's model.
+    fallback: where the checkpoint to start from is damaged, use its previous version (checkpoint.prev.pt).
 
+    The process holds run_dir's lock (train/runlock.py) while it writes there: a second writer stops at once.
     nproc > 1 trains data-parallel in that many processes (train/distributed.py); the arguments are checked
-    here first, so that a user error is one line, then every process runs this function with nproc = 1.
-    Returns this call's epoch records (read back from metrics.jsonl after a data-parallel run).
+    here first, so that a user error is one line, then every process runs _train_process under the lock this
+    process holds. Returns this call's epoch records (read back from metrics.jsonl after a data-parallel run).
     """
+    run_dir, overrides = Path(run_dir), list(overrides)
+    if resume:
+        _require_run_folder(run_dir)  # no lock file in a folder that holds no run
+    else:
+        load_config(config_path, overrides)  # a bad config is an error before the folder is touched
     if nproc > 1:
-        prepare_data(_train_config(config_path, Path(run_dir), list(overrides), resume))  # errors before spawning
-        first = len(read_metrics(Path(run_dir) / "metrics.jsonl")) if resume else 0
-        launch(nproc, train_run, config_path, run_dir, list(overrides), resume, init_from)
-        return read_metrics(Path(run_dir) / "metrics.jsonl")[first:]
+        with RunLock(run_dir):  # this launcher holds it; the processes it starts write under it
+            prepare_data(_train_config(config_path, run_dir, overrides, resume))  # errors before spawning
+            if resume and fallback:
+                _resume_state(run_dir, None, 0, True)  # put a good checkpoint.pt in place for the processes
+            first = len(read_metrics(run_dir / "metrics.jsonl")) if resume else 0
+            launch(nproc, _train_process, config_path, run_dir, overrides, resume, init_from, False)
+        return read_metrics(run_dir / "metrics.jsonl")[first:]
+    with RunLock(run_dir, current_group()):  # under torchrun rank 0 takes it and every process learns the outcome
+        return _train_process(config_path, run_dir, overrides, resume, init_from, fallback)
+
+
+def _train_process(config_path: str | None, run_dir: Path, overrides: list[str], resume: bool,
+                   init_from: str | Path | None, fallback: bool) -> list[dict]:
+    """One process's part of train_run, the run folder's lock being held (by this process or its launcher)."""
     group = current_group()
-    run_dir = Path(run_dir)
-    overrides = list(overrides)
     config = _train_config(config_path, run_dir, overrides, resume)
     splits = prepare_data(config)
+    dim = splits.train.shape[1]
     torch.manual_seed(config.train.seed)  # the initial weights depend on the seed alone
-    model = build_model(config, splits.train.shape[1])
+    model = build_model(config, dim)
     if init_from is not None:
         if resume:
             raise RunError("--init-from starts a new run; it cannot be combined with --resume")
-        state = check_checkpoint(Path(init_from) / LAST, config, splits.train.shape[1])
-        model.load_state_dict(state["model"])
+        path, state = check_checkpoint(Path(init_from) / LAST, config, dim, fallback)
+        load_weights(model, state, path)
     try:
         check_freeze(model, config.train.freeze)
     except ValueError as err:
@@ -213,12 +275,26 @@ def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str]
     if group.main:
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_text_atomic(run_dir / CONFIG_FILE, dump_config(config))
-    if resume and not (run_dir / LAST).exists():
+    if resume and not (run_dir / LAST).exists() and not previous_path(run_dir / LAST).exists():
         resume = False  # killed before the first checkpoint: start from the beginning
     data = TASKS[takes_labels(MODELS[config.model.family])](config, splits, run_dir)
-    if resume:
-        check_checkpoint(run_dir / LAST, config, splits.train.shape[1])
-    return fit(model, data, config.train, run_dir, resume, model_metadata(config, splits.train.shape[1]))
+    start = _resume_state(run_dir, config, dim, fallback, promote=group.main) if resume else False
+    return fit(model, data, config.train, run_dir, start, model_metadata(config, dim), hold_lock=False)
+
+
+def _resume_state(run_dir: Path, config: Config | None, input_dim: int, fallback: bool,
+                  promote: bool = True) -> dict[str, Any]:
+    """The checkpoint a resume starts from, checked against the config (when given); after a fallback the
+    previous checkpoint takes the damaged one's place (which is kept as checkpoint.pt.damaged)."""
+    last = run_dir / LAST
+    if config is None:
+        path, state = read_checkpoint(last, fallback)
+    else:
+        path, state = check_checkpoint(last, config, input_dim, fallback)
+    if path != last and promote:
+        damaged = promote_previous(last)
+        print(f"vaelab: the damaged checkpoint is kept as {damaged}; {last} is now a copy of {path}", file=sys.stderr)
+    return state
 
 
 def train_or_resume(config_path: str | Path, run_dir: str | Path, overrides: list[str] = ()) -> list[dict]:
@@ -242,11 +318,12 @@ def _train_config(config_path: str | None, run_dir: Path, overrides: list[str], 
     return config
 
 
-def load_run(run_dir: str | Path, checkpoint: str = "best", eval_overrides: list[str] = ()
+def load_run(run_dir: str | Path, checkpoint: str = "best", eval_overrides: list[str] = (), fallback: bool = False
              ) -> tuple[Config, nn.Module, Splits, dict]:
     """Rebuild a run's config, data splits and model with the weights of its best or last checkpoint.
 
     eval_overrides: `eval.KEY=VALUE` settings for this evaluation only (the run's config file is unchanged).
+    fallback: where the checkpoint is damaged, read its previous version (best.prev.pt, checkpoint.prev.pt).
 
     The model is returned in eval mode, its batch-norm statistics recomputed over the training data
     (binarised once with a fixed seed), as the original LVAE code did before every evaluation (DESIGN.md §4).
@@ -263,10 +340,10 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", eval_overrides: list
     splits = prepare_data(config)
     model = build_model(config, splits.train.shape[1])
     path = run_dir / (BEST if checkpoint == "best" else LAST)
-    if checkpoint == "best" and not path.exists():
+    if checkpoint == "best" and not path.exists() and not previous_path(path).exists():
         path = run_dir / LAST
-    state = check_checkpoint(path, config, splits.train.shape[1])
-    model.load_state_dict(state["model"])
+    path, state = check_checkpoint(path, config, splits.train.shape[1], fallback)
+    load_weights(model, state, path)
     if has_batchnorm(model):
         recompute_batchnorm(model, fixed_train(splits, config, TRAIN_BN_SEED), config.eval.bn_batch_size)
     model.eval()
@@ -303,7 +380,7 @@ def _generation_report(run_dir: Path, config: Config, model: nn.Module, splits: 
     agg, out = None, {}
     if config.eval.aggregate_posterior and config.eval.aggregate_components > 0:
         agg = aggregate_posterior(run_dir, config, model, fixed_train(splits, config, TRAIN_EVAL_SEED),
-                                  checkpoint, state["epoch"])
+                                  checkpoint, state["epoch"], state.get("sha256"))
         out["aggregate_posterior"] = aggregate_report(agg, config, model, x, k)
     if quality:
         out["sample_quality"] = sample_quality(model, config, agg, inception)
@@ -312,12 +389,13 @@ def _generation_report(run_dir: Path, config: Config, model: nn.Module, splits: 
 
 def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | None = None,
                  checkpoint: str = "best", limit: int | None = None, progress: bool = True,
-                 quality: bool = False, inception: str | None = None, overrides: list[str] = ()) -> dict[str, Any]:
+                 quality: bool = False, inception: str | None = None, overrides: list[str] = (),
+                 fallback: bool = False) -> dict[str, Any]:
     """`vaelab evaluate`: ELBO, L_K, KL per layer, active units of one split, KL(aggregate posterior || prior)
     and, with quality, Fréchet distances of prior and aggregate samples; written to eval.json.
-    overrides: eval.* settings for this evaluation (e.g. eval.compile=true)."""
+    overrides: eval.* settings for this evaluation (e.g. eval.compile=true); fallback: see load_run."""
     run_dir = Path(run_dir)
-    config, model, splits, state = load_run(run_dir, checkpoint, overrides)
+    config, model, splits, state = load_run(run_dir, checkpoint, overrides, fallback)
     s = config.eval
     k = iw_samples or s.iw_samples
     x = _split_tensor(splits, config, split)[: limit or None]
@@ -328,7 +406,8 @@ def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | Non
         grey = None if grey is None else grey[: limit or None]
         metrics = semi_supervised_metrics(model, x, y[: limit or None], k, s, progress, grey)
         result = {"split": split, "n": int(x.shape[0]), "iw_samples": k, "checkpoint": checkpoint,
-                  "epoch": state["epoch"], **metrics, "classify_inputs": _classified(splits, grey),
+                  "epoch": state["epoch"], **checkpoint_position(state), **metrics,
+                  "classify_inputs": _classified(splits, grey),
                   "seconds": time.time() - start}
         return _write_eval(run_dir, split, k, result)
     summary = summarise_bounds(model, x, s.batch_size)
@@ -340,7 +419,7 @@ def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | Non
     dim = x.shape[1]
     result = {
         "split": split, "n": int(x.shape[0]), "iw_samples": k, "checkpoint": checkpoint, "epoch": state["epoch"],
-        "elbo": float(summary.elbo.mean()), "elbo_se": standard_error(summary.elbo),
+        **checkpoint_position(state), "elbo": float(summary.elbo.mean()), "elbo_se": standard_error(summary.elbo),
         "log_likelihood": float(ll.mean()), "log_likelihood_se": standard_error(ll),
         "bound": f"L_{k} (importance-weighted, K={k}); elbo is L_1 with the analytic KL per layer where the "
                  "pair has one, Monte Carlo otherwise (flow posteriors)",
@@ -393,13 +472,13 @@ def _sample_labelled(model: nn.Module, splits: Splits, run_dir: Path, n: int, nc
 
 @torch.no_grad()
 def sample_run(run_dir: str | Path, n: int = 100, checkpoint: str = "best", seed: int = 0, source: str = "prior",
-               uncertainty: bool = False) -> list[Path]:
+               uncertainty: bool = False, fallback: bool = False) -> list[Path]:
     """`vaelab sample`: PNG grids of n samples (means of p(x|z), top latent from the prior or the aggregate-
     posterior mixture) and of reconstructions; with uncertainty, the predicted sigma beside both."""
     if n < 1:
         raise RunError(f"--n must be >= 1, got {n}")
     run_dir = Path(run_dir)
-    config, model, splits, state = load_run(run_dir, checkpoint)
+    config, model, splits, state = load_run(run_dir, checkpoint, fallback=fallback)
     if takes_labels(model):  # ADGM Fig. 3: one column per class, and analogies
         if source != "prior" or uncertainty:
             raise RunError("a semi-supervised run samples from its prior only, without uncertainty maps")
@@ -408,7 +487,7 @@ def sample_run(run_dir: str | Path, n: int = 100, checkpoint: str = "best", seed
     agg = None
     if source == "aggregate":
         agg = aggregate_posterior(run_dir, config, model, fixed_train(splits, config, TRAIN_EVAL_SEED),
-                                  checkpoint, state["epoch"])
+                                  checkpoint, state["epoch"], state.get("sha256"))
     torch.manual_seed(seed)
     ncol = int(np.ceil(np.sqrt(n)))
     suffix = "" if source == "prior" else f"-{source}"
@@ -424,10 +503,10 @@ def sample_run(run_dir: str | Path, n: int = 100, checkpoint: str = "best", seed
 
 
 def classify_run(run_dir: str | Path, file: str | Path, out: str | Path | None = None, checkpoint: str = "best",
-                 samples: int | None = None) -> dict[str, Any]:
+                 samples: int | None = None, fallback: bool = False) -> dict[str, Any]:
     """`vaelab classify`: label the inputs of a .npy file with a semi-supervised run's q(y|a,x)."""
     run_dir, file = Path(run_dir), Path(file)
-    config, model, splits, _ = load_run(run_dir, checkpoint)
+    config, model, splits, _ = load_run(run_dir, checkpoint, fallback=fallback)
     if not takes_labels(model):
         raise RunError(f"{run_dir} holds a {config.model.family} model, which has no classifier; use a run of "
                        f"m2, adgm or sdgm")

@@ -5,9 +5,11 @@ import json
 import torch
 import yaml
 
-from ddp_worker import job
+import pytest
+
+from ddp_worker import job, long_job, resumed_job, stopped_job
 from vaelab.cli import main
-from vaelab.train import read_metrics
+from vaelab.train import TrainingStopped, read_metrics, verify
 from vaelab.train.distributed import Group, _mean_of, launch, shard
 
 
@@ -31,6 +33,20 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
     assert abs(a[-1]["train_elbo"] - b[-1]["train_elbo"]) < 1e-3
 
 
+def test_sigterm_to_the_launcher_stops_every_process_and_resume_is_exact(tmp_path):
+    launch(2, long_job, str(tmp_path / "full"))
+    with pytest.raises(TrainingStopped, match=f"resume with: vaelab train --resume {tmp_path / 'cut'} --nproc 2$"):
+        launch(2, stopped_job, str(tmp_path / "cut"))  # the launcher passes its SIGTERM on to both processes
+    stopped = verify(tmp_path / "cut" / "checkpoint.pt")
+    assert 1 <= stopped["epoch"] < 20 and len(stopped["rng_per_rank"]) == 2
+    assert len(stopped.get("in_epoch", {"ranks": [0, 0]})["ranks"]) == 2
+    launch(2, resumed_job, str(tmp_path / "cut"))
+    assert read_metrics(tmp_path / "full" / "metrics.jsonl") == read_metrics(tmp_path / "cut" / "metrics.jsonl")
+    a, b = verify(tmp_path / "full" / "checkpoint.pt"), verify(tmp_path / "cut" / "checkpoint.pt")
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+    assert all(torch.equal(x, y) for x, y in zip(a["rng_per_rank"], b["rng_per_rank"]))
+
+
 TINY = {"data": {"name": "digits", "validation": 50},
         "model": {"family": "vae", "latent": [4, 2], "hidden": [16, 8], "batch_norm": False},
         "train": {"epochs": 3, "batch_size": 128, "threads": 1, "progress": False}}
@@ -46,8 +62,8 @@ def test_cli_nproc_resume_equals_uninterrupted(tmp_path, capsys):
     assert "resume it with --nproc 2" in capsys.readouterr().err
     assert main(["train", "--resume", str(part), "--nproc", "2", "--set", "train.epochs=3"]) == 0
     assert read_metrics(full / "metrics.jsonl") == read_metrics(part / "metrics.jsonl")
-    assert sorted(p.name for p in full.iterdir()) == ["best.pt", "checkpoint.pt", "config.yaml", "metrics.jsonl",
-                                                      "tensorboard"]
+    assert sorted(p.name for p in full.iterdir()) == [".lock", "best.prev.pt", "best.pt", "checkpoint.prev.pt",
+                                                      "checkpoint.pt", "config.yaml", "metrics.jsonl", "tensorboard"]
     assert json.loads(json.dumps(read_metrics(full / "metrics.jsonl")[-1]))["epoch"] == 3
 
 

@@ -23,6 +23,7 @@ from sklearn.mixture import GaussianMixture
 from torch import Tensor, nn
 from torch.distributions import Categorical, Distribution, MixtureSameFamily, MultivariateNormal
 
+from vaelab.files import atomic_write, write_text_atomic
 from vaelab.models.base import Latent, ModelOutput, run_model
 
 NPZ_FILE, JSON_FILE = "aggregate_posterior.npz", "aggregate_posterior.json"
@@ -52,8 +53,9 @@ class AggregatePosterior:
 
     def save(self, folder: str | Path) -> None:
         folder = Path(folder)
-        np.savez(folder / NPZ_FILE, weights=self.weights, means=self.means, covariances=self.covariances)
-        (folder / JSON_FILE).write_text(json.dumps(self.info, indent=2))
+        atomic_write(folder / NPZ_FILE,
+                     lambda f: np.savez(f, weights=self.weights, means=self.means, covariances=self.covariances))
+        write_text_atomic(folder / JSON_FILE, json.dumps(self.info, indent=2))
 
     @classmethod
     def load(cls, folder: str | Path) -> "AggregatePosterior":

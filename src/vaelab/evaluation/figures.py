@@ -18,6 +18,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from sklearn.decomposition import PCA
 
+from vaelab.files import atomic_write
+
 Records = Sequence[dict[str, Any]]
 KL_FLOOR = 1e-4  # nats; smaller KLs are drawn at the floor on log scales
 DPI = 100
@@ -48,9 +50,8 @@ def _save(fig: Figure, path: str | Path) -> Path:
     for ax in fig.axes:
         if ax.get_xlabel() == "epoch":  # no ticks between epochs on short runs
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    path = Path(path)
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    return path
+    suffix = Path(path).suffix.lstrip(".") or "png"
+    return atomic_write(path, lambda f: fig.savefig(f, dpi=DPI, bbox_inches="tight", format=suffix))
 
 
 def _robust_ylim(ax: Any, values: list[np.ndarray]) -> None:

@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from vaelab.files import atomic_write  # noqa: E402
+
 
 def tile(images: np.ndarray, ncol: int, pad: int = 1) -> np.ndarray:
     """(N, H, W) in [0, 1] -> one (rows*(H+pad)+pad, ncol*(W+pad)+pad) image, white padding."""
@@ -26,6 +28,4 @@ def save_grid(images: np.ndarray, path: str | Path, ncol: int, scale: int = 4, c
     """Write a tiled grid of (N, H, W) images as a PNG, each pixel scaled up `scale` times."""
     grid = np.clip(tile(images, ncol), 0.0, 1.0)
     grid = np.kron(grid, np.ones((scale, scale), dtype=np.float32))
-    path = Path(path)
-    plt.imsave(path, grid, cmap=cmap, vmin=0.0, vmax=1.0)
-    return path
+    return atomic_write(path, lambda f: plt.imsave(f, grid, cmap=cmap, vmin=0.0, vmax=1.0, format="png"))

@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 from torch.distributions import Distribution  # noqa: E402
 
 from vaelab.evaluation.images import tile  # noqa: E402
+from vaelab.files import atomic_write  # noqa: E402
 
 
 def predicted_std(px: Distribution, image_shape: tuple[int, ...]) -> np.ndarray:
@@ -41,7 +42,6 @@ def save_panels(panels: list[tuple[str, np.ndarray]], path: str | Path, ncol: in
         ax.set_title(title, fontsize=9)
         ax.axis("off")
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
+    path = atomic_write(path, lambda f: fig.savefig(f, dpi=120, format="png"))
     plt.close(fig)
     return path

@@ -6,19 +6,27 @@ DistributedDataParallel, so the global batch, warm-up and learning-rate schedule
 process. The latent noise of each process comes from its own seed (seed + rank). Only rank 0 writes the run
 folder; the checkpoint holds every rank's random-number state, so a resumed run repeats itself.
 Batch-norm statistics are those of each process's shard.
+The processes that launch() starts ignore the terminal's SIGINT; the launcher passes SIGINT and SIGTERM on
+to them as SIGTERM, so that they stop together after a step (train/stop.py) and the launcher raises their
+TrainingStopped.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import Tensor
+
+from vaelab.train.stop import SIGNALS, TrainingStopped
 
 
 @dataclass(frozen=True)
@@ -72,14 +80,18 @@ def _mean_of(records: list[Any]) -> Any:
     return first  # ints (counts, identical on every rank) and strings
 
 
+def all_gather(obj: Any, group: Group) -> list[Any]:
+    """Every process's `obj` (picklable), in rank order (on every process)."""
+    if group.world == 1:
+        return [obj]
+    out: list[Any] = [None for _ in range(group.world)]
+    dist.all_gather_object(out, obj)
+    return out
+
+
 def gather_rng(group: Group) -> list[Tensor]:
     """Every process's torch random-number state, in rank order (on every process)."""
-    state = torch.get_rng_state()
-    if group.world == 1:
-        return [state]
-    out: list[Tensor] = [torch.empty(0) for _ in range(group.world)]
-    dist.all_gather_object(out, state)
-    return out
+    return all_gather(torch.get_rng_state(), group)
 
 
 def barrier(group: Group) -> None:
@@ -94,6 +106,7 @@ def _free_port() -> int:
 
 
 def _worker(rank: int, world: int, port: int, backend: str, fn: Callable[..., Any], args: tuple) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the launcher passes a Ctrl-C on as SIGTERM
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
     dist.init_process_group(backend, rank=rank, world_size=world)
     try:
@@ -107,11 +120,41 @@ def launch(nproc: int, fn: Callable[..., Any], *args: Any, backend: str | None =
     if nproc < 1:
         raise ValueError(f"--nproc must be >= 1, got {nproc}")
     backend = backend or ("nccl" if torch.cuda.is_available() else "gloo")
+    context = mp.start_processes(_worker, args=(nproc, _free_port(), backend, fn, args), nprocs=nproc, join=False,
+                                 start_method="spawn")
+    with _forward_signals(context.processes) as received:
+        try:
+            while not context.join():
+                pass
+        except mp.ProcessRaisedException as err:  # keep the worker's own last line, not the whole traceback
+            last = str(err).strip().splitlines()[-1]
+            stopped = f"{TrainingStopped.__module__}.{TrainingStopped.__qualname__}: "
+            if last.startswith(stopped):
+                raise TrainingStopped(last.removeprefix(stopped), received[0] if received else None) from None
+            raise DistributedError(f"a training process failed: {last}") from None
+        except mp.ProcessExitedException as err:
+            raise DistributedError(f"a training process ended early (exit code {err.exit_code})") from None
+
+
+@contextmanager
+def _forward_signals(processes: list[Any]) -> Iterator[list[int]]:
+    """While inside: SIGINT and SIGTERM to this process are sent on to `processes` as SIGTERM (the first asks
+    them to stop after a step, a second to stop at once); yields the list of signals received."""
+    received: list[int] = []
+
+    def forward(signum: int, frame: Any) -> None:
+        received.append(signum)
+        for p in processes:
+            if p.is_alive():
+                os.kill(p.pid, signal.SIGTERM)
+
+    main = threading.current_thread() is threading.main_thread()  # only it may set handlers
+    previous = {sig: signal.signal(sig, forward) for sig in SIGNALS} if main else {}
     try:
-        mp.spawn(_worker, args=(nproc, _free_port(), backend, fn, args), nprocs=nproc, join=True)
-    except mp.ProcessRaisedException as err:  # keep the worker's own last line, not the whole traceback
-        last = str(err).strip().splitlines()[-1]
-        raise DistributedError(f"a training process failed: {last}") from None
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class DistributedError(RuntimeError):

@@ -3,13 +3,18 @@
 Each epoch: warm-up weight and learning rate from the epoch number (stateless, so resume needs nothing
 more), a fresh permutation and binarisation drawn from a dedicated generator, steps that skip any
 non-finite loss or gradient, a validation ELBO, one metrics record, then an atomic checkpoint holding
-model, optimiser and random-number states. A resumed run repeats the uninterrupted one exactly.
+model, optimiser and random-number states. A resumed run repeats the uninterrupted one exactly, also from a
+checkpoint written inside an epoch (train/resume.py): on SIGINT or SIGTERM after the current step
+(train/stop.py), and every train.checkpoint_every_steps steps. fit() holds the run folder's lock
+(train/runlock.py) while it writes there.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence, TypeVar
@@ -21,20 +26,23 @@ from tqdm.auto import tqdm
 from vaelab.data import add_uniform_noise, binarize_dynamic, dequantize_dynamic
 from vaelab.execution import Execution, module_device
 from vaelab.objectives import Objective, elbo, linear_warmup
-from vaelab.train.distributed import Group, all_true, average_record, barrier, current_group, gather_rng, shard
-from vaelab.train.checkpoint import clean_stale_temporaries, load_checkpoint, save_atomic
+from vaelab.files import DiskFullError
+from vaelab.train.distributed import (Group, all_gather, all_true, average_record, barrier, current_group, gather_rng,
+                                      shard)
+from vaelab.train.checkpoint import clean_stale_temporaries, previous_path, save_atomic
 from vaelab.train.decoder_variance_hooks import decoder_variance_hooks
+from vaelab.train.errors import TrainingError
 from vaelab.train.freeze import freeze
 from vaelab.train.hooks import TrainingHook
-from vaelab.train.metrics import MetricsLog
+from vaelab.train.metrics import METRICS_FILE, MetricsLog
+from vaelab.train.resume import EpochCursor, Start, begin, checkpoint_state
+from vaelab.train.runlock import RunLock
 from vaelab.train.settings import TrainSettings
+from vaelab.train.stop import StopSignals, TrainingStopped, resume_command, signal_name
 
 LAST, BEST = "checkpoint.pt", "best.pt"
+TRAINER_FILES = (LAST, BEST, previous_path(LAST).name, previous_path(BEST).name, METRICS_FILE)
 T = TypeVar("T")
-
-
-class TrainingError(RuntimeError):
-    """Training cannot go on (e.g. the loss keeps being NaN); the message says what to change."""
 
 
 class Task(Protocol):
@@ -46,8 +54,10 @@ class Task(Protocol):
     def steps_per_epoch(self, s: TrainSettings) -> int: ...
 
     def train_epoch(self, model: nn.Module, opt: torch.optim.Optimizer, s: TrainSettings, beta: float,
-                    gen: torch.Generator, bar: tqdm, guard: StepGuard,
-                    hooks: Sequence[TrainingHook]) -> dict[str, Any]: ...
+                    gen: torch.Generator, bar: tqdm, guard: StepGuard, hooks: Sequence[TrainingHook],
+                    cursor: EpochCursor | None = None) -> dict[str, Any]:
+        """One epoch; draws all its randomness from gen (up front, then per step) and follows `cursor`."""
+        ...
 
     def validate(self, model: nn.Module) -> dict[str, Any]: ...
 
@@ -126,14 +136,14 @@ class TrainData:
         return -(-self.train.shape[0] // s.batch_size)
 
     def train_epoch(self, model: nn.Module, opt: torch.optim.Optimizer, s: TrainSettings, beta: float,
-                    gen: torch.Generator, bar: tqdm, guard: StepGuard,
-                    hooks: Sequence[TrainingHook] = ()) -> dict[str, Any]:
+                    gen: torch.Generator, bar: tqdm, guard: StepGuard, hooks: Sequence[TrainingHook] = (),
+                    cursor: EpochCursor | None = None) -> dict[str, Any]:
         x = binarize_dynamic(self.train, gen) if self.binarize else self.train
         if self.dequantize_levels:
             x = dequantize_dynamic(x, self.dequantize_levels, gen)
         if self.noise_width is not None:
             x = add_uniform_noise(x, self.noise_width, gen)
-        return train_epoch(model, opt, x, s, beta, gen, bar, guard, hooks).summary()
+        return train_epoch(model, opt, x, s, beta, gen, bar, guard, hooks, cursor).summary()
 
     def validate(self, model: nn.Module) -> dict[str, Any]:
         return validate(model, self.val.to(module_device(model)), 500)
@@ -164,7 +174,8 @@ class EpochStats:
         for k, v in obj.kl_per_layer.items():
             self.kl[k] = self.kl.get(k, 0.0) + float(v.sum())
         for k, v in obj.kl_per_unit.items():  # v is the batch mean, (D,)
-            self.kl_unit[k] = self.kl_unit.get(k, 0) + v * b
+            before = self.kl_unit.get(k)  # from a checkpoint it lies on the CPU
+            self.kl_unit[k] = v * b if before is None else before.to(v.device) + v * b
         self.grad_norm += grad_norm
 
     def summary(self) -> dict[str, Any]:
@@ -226,131 +237,198 @@ def guarded(objective: Callable[[], T]) -> T | None:
 
 
 def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, s: TrainSettings, beta: float,
-                gen: torch.Generator, bar: tqdm, guard: StepGuard, hooks: Sequence[TrainingHook] = ()) -> EpochStats:
-    """One pass over x in a random order."""
-    stats = EpochStats()
+                gen: torch.Generator, bar: tqdm, guard: StepGuard, hooks: Sequence[TrainingHook] = (),
+                cursor: EpochCursor | None = None) -> EpochStats:
+    """One pass over x in a random order (from the cursor's step on when resuming inside the epoch)."""
+    cursor = cursor or EpochCursor()
     perm = torch.randperm(x.shape[0], generator=gen)
+    stats = cursor.start(EpochStats, gen)
     objective = guard.execution.objective(elbo)  # eager, or compiled once per process
-    for idx in perm.split(s.batch_size):
+    for i, idx in cursor.remaining(perm.split(s.batch_size)):
         bar.update(1)
-        if idx.shape[0] < 2 * guard.group.world:  # batch-norm needs two examples; the rest is seen next epoch
-            continue
-        idx = shard(idx, guard.group)  # this process's part of the global batch
-        xb = guard.execution.to(x[idx])
-        obj = guarded(lambda: objective(model, xb, beta=beta, eq_samples=s.eq_samples, iw_samples=s.iw_samples))
-        norm = guard.step(model, opt, None if obj is None else obj.loss)
-        if norm is None:  # a non-finite loss or gradient never reaches the weights
-            stats.skipped += 1
-            continue
-        for hook in hooks:
-            hook.after_step(model, xb, obj)
-        stats.add(obj, norm)
+        if idx.shape[0] >= 2 * guard.group.world:  # batch-norm needs two examples; the rest is seen next epoch
+            _elbo_step(model, opt, x, idx, s, beta, guard, hooks, objective, stats)
+        if cursor.after(i, stats):
+            break
     return stats
 
 
-def _restore(ck: dict[str, Any], model: nn.Module, opt: torch.optim.Optimizer, gen: torch.Generator,
-             group: Group) -> None:
-    """Model, optimiser and random-number states of a checkpoint, for this process's rank."""
-    if ck.get("world", 1) != group.world:
-        raise TrainingError(f"this run was trained with {ck.get('world', 1)} processes; resume it with "
-                            f"--nproc {ck.get('world', 1)} (now {group.world})")
-    model.load_state_dict(ck["model"])
-    opt.load_state_dict(ck["optimizer"])
-    torch.set_rng_state(ck["rng_per_rank"][group.rank] if group.world > 1 else ck["rng"])
-    if "cuda_rng" in ck and torch.cuda.is_available():
-        torch.cuda.set_rng_state(ck["cuda_rng"])
-    gen.set_state(ck["data_rng"])
+def _elbo_step(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, idx: Tensor, s: TrainSettings, beta: float,
+               guard: StepGuard, hooks: Sequence[TrainingHook], objective: Callable[..., Objective],
+               stats: EpochStats) -> None:
+    """One optimiser step on the examples idx of x (this process's shard of them)."""
+    idx = shard(idx, guard.group)  # this process's part of the global batch
+    xb = guard.execution.to(x[idx])
+    obj = guarded(lambda: objective(model, xb, beta=beta, eq_samples=s.eq_samples, iw_samples=s.iw_samples))
+    norm = guard.step(model, opt, None if obj is None else obj.loss)
+    if norm is None:  # a non-finite loss or gradient never reaches the weights
+        stats.skipped += 1
+        return
+    for hook in hooks:
+        hook.after_step(model, xb, obj)
+    stats.add(obj, norm)
 
 
 def _prepare_process(s: TrainSettings, group: Group, run_dir: Path) -> None:
     """Rank 0 creates run_dir (and clears temporaries of a killed save); every process sets its threads."""
     if group.main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        clean_stale_temporaries(run_dir)
+        clean_stale_temporaries(run_dir, TRAINER_FILES)
     if s.threads:
         torch.set_num_threads(s.threads)
     elif group.world > 1:  # share the cores between the processes
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // group.world))
 
 
-def _begin(run_dir: Path, resume: bool, s: TrainSettings, model: nn.Module, opt: torch.optim.Optimizer,
-           gen: torch.Generator, group: Group, hooks: Sequence[TrainingHook]) -> tuple[int, int, float]:
-    """(first epoch, skipped steps so far, best score so far): from the last checkpoint, or a fresh seeded start."""
-    if not resume:
-        torch.manual_seed(s.seed + group.rank)  # each process its own latent noise
-        gen.manual_seed(s.seed)  # the same permutation and binarisation on every process
-        return 1, 0, -math.inf
-    ck = load_checkpoint(run_dir / LAST)  # the caller checked it holds this model (runs.check_checkpoint)
-    _restore(ck, model, opt, gen, group)
-    for hook, hook_state in zip(hooks, ck.get("hooks", [])):
-        hook.load_state_dict(hook_state)
-    return ck["epoch"] + 1, ck["skipped_steps"], ck["best_val_elbo"]
-
-
-def _checkpoint(epoch: int, model: nn.Module, opt: torch.optim.Optimizer, gen: torch.Generator,
-                rngs: list[dict[str, Any]], skipped_total: int, best: float, metadata: dict[str, Any] | None,
-                group: Group, hooks: Sequence[TrainingHook], ex: Execution) -> dict[str, Any]:
-    """Everything a resumed run needs to repeat the uninterrupted one (written by rank 0 only)."""
-    state = {"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(),
-             "rng": rngs[0], "data_rng": gen.get_state(), "skipped_steps": skipped_total,
-             "best_val_elbo": best, "metadata": metadata or {}, "world": group.world,
-             "rng_per_rank": rngs, "hooks": [hook.state_dict() for hook in hooks]}
-    if ex.device.type == "cuda":  # the latent noise of a GPU run comes from its own generator
-        state["cuda_rng"] = torch.cuda.get_rng_state(ex.device)
-    return state
-
-
-def fit(model: nn.Module, data: Task, s: TrainSettings, run_dir: str | Path, resume: bool = False,
-        metadata: dict[str, Any] | None = None, hooks: Sequence[TrainingHook] | None = None) -> list[dict[str, Any]]:
+def fit(model: nn.Module, data: Task, s: TrainSettings, run_dir: str | Path, resume: bool | dict[str, Any] = False,
+        metadata: dict[str, Any] | None = None, hooks: Sequence[TrainingHook] | None = None,
+        hold_lock: bool = True) -> list[dict[str, Any]]:
     """Train for s.epochs epochs (continuing from run_dir's checkpoint when resume), return this call's records.
 
     data: the task (TrainData for the unsupervised families, SemiSupervisedData for the labelled ones).
+    resume: True continues from run_dir's checkpoint.pt; a loaded checkpoint state continues from that one.
     hooks: rules run after each step and each epoch (train/hooks.py); None gives the ones the model's
     decoders need (closed-form variance, two-stage switch).
+    hold_lock: take run_dir's lock for the call (False: the caller holds it, e.g. a launcher).
     Inside a process group (train/distributed.py) every process calls fit; rank 0 alone writes run_dir.
+    On SIGINT/SIGTERM the current step finishes, a checkpoint records the place, and TrainingStopped is raised.
     """
     hooks = decoder_variance_hooks(model, s) if hooks is None else list(hooks)
     group, run_dir = current_group(), Path(run_dir)
-    _prepare_process(s, group, run_dir)
-    ex = Execution.from_settings(s).on_rank(group.rank, group.world)
-    model.to(ex.device)
-    freeze(model, s.freeze)  # before DDP, which hooks the parameters that train
-    net = nn.parallel.DistributedDataParallel(model) if group.world > 1 else model  # averages gradients
-    opt, gen = ex.optimizer([p for p in model.parameters() if p.requires_grad], s.lr), torch.Generator()
-    start, skipped_total, best = _begin(run_dir, resume, s, model, opt, gen, group, hooks)
-    log = MetricsLog(run_dir, resume_epoch=start - 1) if group.main else None
-    bar = tqdm(total=max(s.epochs - start + 1, 0) * data.steps_per_epoch(s), desc="train", unit="step",
-               disable=not (s.progress and group.main))
-    records, guard = [], StepGuard(s, group, ex)
-    try:
-        for epoch in range(start, s.epochs + 1):
-            beta, lr = linear_warmup(epoch, s.warmup_epochs), learning_rate(s, epoch)
-            for group_ in opt.param_groups:
-                group_["lr"] = lr
-            model.train()
-            with ex.running():
-                summary = average_record(data.train_epoch(net, opt, s, beta, gen, bar, guard, hooks), group)
-                validation = data.validate(model) if group.main else {}
-            skipped_total += summary["skipped_steps"]
-            record = {"epoch": epoch, "beta": beta, "lr": lr, **summary, "skipped_steps_total": skipped_total,
-                      **validation}
-            for hook in hooks:  # on every process: hooks may change the model (they read only training figures)
-                record.update(hook.after_epoch(model, epoch, record))
-            rngs = gather_rng(group)  # collective: every process takes part
-            if group.main:
-                score = data.score(record)  # best.pt holds the highest score (validation ELBO, or -error)
-                improved, best = score > best, max(best, score)
-                bar.set_postfix(epoch=epoch, elbo=f"{record['train_elbo']:.2f}",
-                                val=f"{record.get('val_elbo', math.nan):.2f}")
-                log.write(record)
-                state = _checkpoint(epoch, model, opt, gen, rngs, skipped_total, best, metadata, group, hooks, ex)
-                if improved:
-                    save_atomic(state, run_dir / BEST)
-                save_atomic(state, run_dir / LAST)
-            records.append(record)
-            barrier(group)  # nobody runs ahead of the checkpoint
-    finally:
-        bar.close()
-        if log is not None:
-            log.close()
-    return records
+    with RunLock(run_dir, group) if hold_lock else nullcontext(), StopSignals() as stop:
+        run = _Run.prepare(model, data, s, run_dir, resume, metadata, hooks, group, stop)
+        try:
+            return run.epochs()
+        except DiskFullError as err:
+            raise TrainingError(f"{err}, then resume with: {resume_command(run_dir, group.world)}") from None
+
+
+@dataclass
+class _Run:
+    """One call of fit(): what its epochs and its saves share."""
+
+    model: nn.Module
+    net: nn.Module  # the model, wrapped to average gradients in a process group
+    data: Task
+    s: TrainSettings
+    run_dir: Path
+    metadata: dict[str, Any] | None
+    hooks: list[TrainingHook]
+    group: Group
+    ex: Execution
+    opt: torch.optim.Optimizer
+    gen: torch.Generator
+    guard: StepGuard
+    stop: StopSignals
+    start: Start
+    log: MetricsLog | None
+    bar: tqdm
+    written: set[str] = field(default_factory=set)  # checkpoints this call has written
+
+    @classmethod
+    def prepare(cls, model: nn.Module, data: Task, s: TrainSettings, run_dir: Path, resume: bool | dict[str, Any],
+                metadata: dict[str, Any] | None, hooks: list[TrainingHook], group: Group, stop: StopSignals) -> "_Run":
+        _prepare_process(s, group, run_dir)
+        ex = Execution.from_settings(s).on_rank(group.rank, group.world)
+        model.to(ex.device)
+        freeze(model, s.freeze)  # before DDP, which hooks the parameters that train
+        net = nn.parallel.DistributedDataParallel(model) if group.world > 1 else model  # averages gradients
+        trained = [p for p in model.parameters() if p.requires_grad]
+        opt, gen, guard = ex.optimizer(trained, s.lr), torch.Generator(), StepGuard(s, group, ex)
+        steps = data.steps_per_epoch(s)
+        start = begin(run_dir / LAST, resume, s, model, opt, gen, group, hooks, steps)
+        guard.bad_run = start.bad_run
+        log = MetricsLog(run_dir, resume_epoch=start.epoch - 1) if group.main else None
+        done = start.cursor.done if start.cursor else 0
+        bar = tqdm(total=max((s.epochs - start.epoch + 1) * steps - done, 0), desc="train", unit="step",
+                   disable=not (s.progress and group.main))
+        return cls(model, net, data, s, run_dir, metadata, hooks, group, ex, opt, gen, guard, stop, start, log, bar)
+
+    def epochs(self) -> list[dict[str, Any]]:
+        records = []
+        try:
+            for epoch in range(self.start.epoch, self.s.epochs + 1):
+                cursor, self.start.cursor = self.start.cursor or EpochCursor(), None
+                records.append(self.epoch(epoch, cursor))
+                if epoch < self.s.epochs and self.stop_agreed():
+                    raise self.stopped(epoch, None)
+        finally:
+            self.bar.close()
+            if self.log is not None:
+                self.log.close()
+        return records
+
+    def epoch(self, epoch: int, cursor: EpochCursor) -> dict[str, Any]:
+        """Train one epoch (from the cursor's step), validate, log, checkpoint; the epoch's record."""
+        s, group = self.s, self.group
+        beta, lr = linear_warmup(epoch, s.warmup_epochs), learning_rate(s, epoch)
+        for group_ in self.opt.param_groups:
+            group_["lr"] = lr
+        self.model.train()
+        epoch_rng = self.gen.get_state()  # replayed by a resume from inside this epoch
+        cursor.after_step = lambda n, stats: self.after_step(epoch, n, stats, epoch_rng)
+        with self.ex.running():
+            summary = self.data.train_epoch(self.net, self.opt, s, beta, self.gen, self.bar, self.guard, self.hooks,
+                                            cursor)
+            if cursor.stopped_at is not None:
+                raise self.stopped(epoch, cursor.stopped_at)
+            summary = average_record(summary, group)
+            validation = self.data.validate(self.model) if group.main else {}
+        self.start.skipped_total += summary["skipped_steps"]
+        record = {"epoch": epoch, "beta": beta, "lr": lr, **summary,
+                  "skipped_steps_total": self.start.skipped_total, **validation}
+        for hook in self.hooks:  # on every process: hooks may change the model (they read only training figures)
+            record.update(hook.after_epoch(self.model, epoch, record))
+        rngs = gather_rng(group)  # collective: every process takes part
+        if group.main:
+            score = self.data.score(record)  # best.pt holds the highest score (validation ELBO, or -error)
+            improved, self.start.best = score > self.start.best, max(self.start.best, score)
+            self.bar.set_postfix(epoch=epoch, elbo=f"{record['train_elbo']:.2f}",
+                                 val=f"{record.get('val_elbo', math.nan):.2f}")
+            self.log.write(record)
+            state = self.state(epoch, rngs, self.gen.get_state())
+            if improved:
+                self.save(state, BEST)
+            self.save(state, LAST)
+        barrier(group)  # nobody runs ahead of the checkpoint
+        return record
+
+    def after_step(self, epoch: int, n: int, stats: Any, epoch_rng: Tensor) -> bool:
+        """After the epoch's n-th step: save the place when a signal came or checkpoint_every_steps says so;
+        True stops the epoch."""
+        steps, every = self.data.steps_per_epoch(self.s), self.s.checkpoint_every_steps
+        stop = self.stop_agreed()
+        if stop or (every > 0 and n < steps and ((epoch - 1) * steps + n) % every == 0):
+            self.save_place(epoch, n, steps, stats, epoch_rng)
+        return stop
+
+    def stop_agreed(self) -> bool:
+        """Whether a signal asked any process to stop (collective in a process group: all stop together)."""
+        return not all_true(not self.stop.requested, self.group)
+
+    def save_place(self, epoch: int, n: int, steps: int, stats: Any, epoch_rng: Tensor) -> None:
+        """checkpoint.pt after step n of `epoch`: the end of epoch - 1 plus the position inside this one."""
+        ranks = all_gather({"stats": dataclasses.asdict(stats), "data_rng": self.gen.get_state()}, self.group)
+        rngs = gather_rng(self.group)
+        if self.group.main:
+            state = self.state(epoch - 1, rngs, epoch_rng)
+            state["in_epoch"] = {"epoch": epoch, "batches": n, "of": steps, "ranks": ranks}
+            self.save(state, LAST)
+        barrier(self.group)
+
+    def save(self, state: dict[str, Any], name: str) -> None:
+        """run_dir/name <- state; a file this call did not write becomes the previous version only if it verifies."""
+        save_atomic(state, self.run_dir / name, check_previous=name not in self.written)
+        self.written.add(name)
+
+    def state(self, epoch: int, rngs: list[Tensor], data_rng: Tensor) -> dict[str, Any]:
+        return checkpoint_state(epoch, self.model, self.opt, data_rng, rngs, self.start.skipped_total,
+                                self.start.best, self.metadata, self.group, self.hooks, self.ex, self.guard.bad_run)
+
+    def stopped(self, epoch: int, steps_taken: int | None) -> TrainingStopped:
+        """The exception that ends fit() after a signal, with the command that resumes."""
+        steps = self.data.steps_per_epoch(self.s)
+        where = f"after epoch {epoch}" if steps_taken is None else f"after step {steps_taken} of {steps} of epoch {epoch}"
+        return TrainingStopped(f"stopped by {signal_name(self.stop.received)} {where}; {self.run_dir / LAST} holds "
+                               f"this place; resume with: {resume_command(self.run_dir, self.group.world)}",
+                               self.stop.received)

@@ -1,27 +1,38 @@
-"""Per-epoch metrics: one JSON object a line in metrics.jsonl, and TensorBoard event files."""
+"""Per-epoch metrics: one JSON object a line in metrics.jsonl, and TensorBoard event files.
+
+metrics.jsonl is rewritten whole, atomically, after every epoch (files.atomic_write), so a reader never
+meets a half-written line; TensorBoard's event files are appended to, as TensorBoard expects.
+"""
 
 from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 from torch.utils.tensorboard import SummaryWriter
 
+from vaelab.files import write_text_atomic
+
+METRICS_FILE = "metrics.jsonl"
+
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
-    """All complete records of a metrics.jsonl file (a torn last line is ignored)."""
+    """The epoch records of a metrics.jsonl file, up to the first line that is not one (a torn line written by
+    an earlier version, or damage): JSON objects with an integer epoch."""
     records = []
     path = Path(path)
     if not path.is_file():
         return records
-    for line in path.read_text().splitlines():
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
             break
+        if not (isinstance(record, dict) and type(record.get("epoch")) is int):
+            break
+        records.append(record)
     return records
 
 
@@ -29,18 +40,14 @@ class MetricsLog:
     """Appends epoch records; on resume keeps exactly the records up to the checkpoint's epoch."""
 
     def __init__(self, run_dir: Path, resume_epoch: int, tensorboard: bool = True) -> None:
-        self.path = run_dir / "metrics.jsonl"
-        kept = [r for r in read_metrics(self.path) if r.get("epoch", 0) <= resume_epoch]
-        tmp = self.path.with_suffix(".jsonl.tmp")
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
-        os.replace(tmp, self.path)
+        self.path = run_dir / METRICS_FILE
+        self.lines = [json.dumps(r) + "\n" for r in read_metrics(self.path) if r["epoch"] <= resume_epoch]
+        write_text_atomic(self.path, "".join(self.lines))
         self.writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=resume_epoch + 1) if tensorboard else None
 
     def write(self, record: dict[str, Any]) -> None:
-        with self.path.open("a") as f:
-            f.write(json.dumps(record) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        self.lines.append(json.dumps(record) + "\n")
+        write_text_atomic(self.path, "".join(self.lines))
         if self.writer is not None:
             for key, value in _scalars(record):
                 self.writer.add_scalar(key, value, record["epoch"])

@@ -6,7 +6,8 @@ stream of random permutations of the labelled set (with 100 labels and 100 per b
 holds all of them). Both sets are re-binarised every epoch when the run binarises (or, data.binarize_every: step,
 both halves of every batch at every step), and get fresh uniform noise in every batch when the data set has a
 noise width (SVHN, NORB). All randomness comes from fit()'s data generator, so a resumed run repeats the
-uninterrupted one.
+uninterrupted one, also from
+inside an epoch (the epoch's up-front draws are replayed, then the generator is put where the step left it).
 The validation record holds the classification error (q(y|a,x) averaged over samples of a) and -U(x).
 """
 
@@ -27,6 +28,7 @@ from vaelab.objectives.semisupervised import (SemiSupervisedObjective, batch_wei
 from vaelab.train.distributed import shard
 from vaelab.train.hooks import TrainingHook
 from vaelab.train.loop import StepGuard, guarded
+from vaelab.train.resume import EpochCursor
 from vaelab.train.settings import TrainSettings
 
 
@@ -61,6 +63,22 @@ class SemiSupervisedStats:
             "grad_norm": self.sums["grad_norm"] / max(self.steps, 1),
             "skipped_steps": self.skipped,
         }
+
+
+@dataclass
+class _Step:
+    """What every step of one epoch shares."""
+
+    model: nn.Module
+    opt: torch.optim.Optimizer
+    s: TrainSettings
+    guard: StepGuard
+    x_l: Tensor  # (N_l, D) this epoch's labelled inputs (binarised afresh when the run binarises)
+    x_u: Tensor  # (N_u, D) this epoch's unlabelled inputs
+    alpha: float
+    beta: float
+    weight: float
+    objective: Any
 
 
 @dataclass
@@ -123,14 +141,15 @@ class SemiSupervisedData:
         return guard.execution.to(self._noisy(x[shard(idx, guard.group)], gen))
 
     def train_epoch(self, model: nn.Module, opt: torch.optim.Optimizer, s: TrainSettings, beta: float,
-                    gen: torch.Generator, bar: tqdm, guard: StepGuard,
-                    hooks: Sequence[TrainingHook] = ()) -> dict[str, Any]:
+                    gen: torch.Generator, bar: tqdm, guard: StepGuard, hooks: Sequence[TrainingHook] = (),
+                    cursor: EpochCursor | None = None) -> dict[str, Any]:
         """One pass over the unlabelled set, each batch completed with labelled examples (eq. 13).
 
         hooks (the decoder-variance rules of the unsupervised heads) do not apply to these families.
         """
         if hooks:
             raise ValueError("training hooks are for the unsupervised families; a semi-supervised run has none")
+        cursor = cursor or EpochCursor()
         sp = self.split
         per_epoch = self.binarize and not self.per_step
         x_l = binarize_dynamic(sp.x_labelled, gen) if per_epoch else sp.x_labelled
@@ -138,23 +157,31 @@ class SemiSupervisedData:
         n_l, n_u = self.batch_sizes(s)
         batches = self._unlabelled_batches(s, n_u, gen)
         stream = self._labelled_stream(len(batches) * n_l, gen).view(len(batches), n_l)
-        stats, alpha = SemiSupervisedStats(), self.alpha
-        weight = batch_weights(s.batch_weighting, n_l, n_u)
-        to, objective = guard.execution.to, guard.execution.objective(semi_supervised_objective)
-        for idx_u, idx_l in zip(batches, stream):
+        stats, alpha = cursor.start(SemiSupervisedStats, gen), self.alpha
+        step = _Step(model, opt, s, guard, x_l, x_u, alpha, beta, batch_weights(s.batch_weighting, n_l, n_u),
+                     guard.execution.objective(semi_supervised_objective))
+        for i, (idx_u, idx_l) in cursor.remaining(zip(batches, stream)):
             bar.update(1)
-            if idx_u.shape[0] < 2 * guard.group.world:  # batch-norm needs two examples; the rest is seen next epoch
-                continue
-            y = to(sp.y_labelled[shard(idx_l, guard.group)])  # this process's part
-            xb_l, xb_u = self._rows(x_l, idx_l, gen, guard), self._rows(x_u, idx_u, gen, guard)
-            obj = guarded(lambda: objective(model, xb_l, y, xb_u, alpha=alpha, beta=beta, samples=s.eq_samples,
-                                           labelled_weight=weight, label_weights=s.label_weights))
-            norm = guard.step(model, opt, None if obj is None else obj.loss)
-            if norm is None:
-                stats.skipped += 1
-                continue
-            stats.add(obj, y, norm)
+            if idx_u.shape[0] >= 2 * guard.group.world:  # batch-norm needs two examples; the rest is seen next epoch
+                self._step(step, idx_l, idx_u, gen, stats)
+            if cursor.after(i, stats):
+                break
         return {**stats.summary(), "alpha": alpha}
+
+    def _step(self, step: "_Step", idx_l: Tensor, idx_u: Tensor, gen: torch.Generator,
+              stats: SemiSupervisedStats) -> None:
+        """One optimiser step on the labelled examples idx_l and the unlabelled idx_u (this process's shards)."""
+        guard, s, to = step.guard, step.s, step.guard.execution.to
+        y = to(self.split.y_labelled[shard(idx_l, guard.group)])  # this process's part
+        xb_l, xb_u = self._rows(step.x_l, idx_l, gen, guard), self._rows(step.x_u, idx_u, gen, guard)
+        obj = guarded(lambda: step.objective(step.model, xb_l, y, xb_u, alpha=step.alpha, beta=step.beta,
+                                             samples=s.eq_samples, labelled_weight=step.weight,
+                                             label_weights=s.label_weights))
+        norm = guard.step(step.model, step.opt, None if obj is None else obj.loss)
+        if norm is None:
+            stats.skipped += 1
+            return
+        stats.add(obj, y, norm)
 
     @torch.no_grad()
     def validate(self, model: nn.Module) -> dict[str, Any]:

@@ -47,6 +47,7 @@ class TrainSettings:
     label_weights: str = "per_sample"  # semi-supervised: per_sample | averaged | authors (objectives/label_weighting)
     unlabelled_order: str = "shuffled"  # semi-supervised: shuffled every epoch | sorted (by class, fixed; an ablation)
     freeze: tuple[str, ...] = ()  # submodules kept at their initial weights, e.g. [inference.q_a, inference.q_a_head]
+    checkpoint_every_steps: int = 0  # also write checkpoint.pt inside an epoch every this many steps (0: at epoch ends only)
 
     def __post_init__(self) -> None:
         checks = {
@@ -68,6 +69,7 @@ class TrainSettings:
             "variance_switch_max_epochs": self.variance_switch_max_epochs >= 0,
             "classification_weight": self.classification_weight >= 0,
             "labelled_batch": 0 <= self.labelled_batch < self.batch_size,
+            "checkpoint_every_steps": self.checkpoint_every_steps >= 0,
             "device": is_device_name(self.device),
             "precision": self.precision in PRECISIONS,
         }
