@@ -81,7 +81,9 @@ def test_sigterm_mid_epoch_then_resume_equals_uninterrupted(tmp_path, capfd):
     proc = subprocess.Popen([sys.executable, "-m", "vaelab.cli", "train", config, "--run-dir", str(cut)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
-    while time.time() < deadline and not read_metrics(cut / "metrics.jsonl") and proc.poll() is None:
+    # epoch 1's record and then its checkpoint are written; a signal before the checkpoint lands stops at the epoch end
+    while time.time() < deadline and not (read_metrics(cut / "metrics.jsonl") and (cut / "checkpoint.pt").exists()) \
+            and proc.poll() is None:
         time.sleep(0.02)
     time.sleep(random.uniform(0.0, 0.1))  # somewhere early in epoch 2 (an epoch takes about half a second)
     proc.send_signal(signal.SIGTERM)
