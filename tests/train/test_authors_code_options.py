@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import yaml
 
 from vaelab import runs
 from vaelab.cli import main
@@ -13,24 +12,15 @@ from vaelab.data import balanced_labelled_subset, two_moons
 from vaelab.data.moons import MOON_LABEL_POINTS
 from vaelab.evaluation import classification
 from vaelab.runs import classify_run, evaluate_run, load_run, train_run
+from tiny_configs import SEMI_TINY, write_config
 from vaelab.train import read_metrics
 from vaelab.train import semisupervised as task
 
-TINY = {
-    "data": {"name": "digits", "binarize": True, "validation": 50, "labelled_per_class": 2},
-    "model": {"family": "adgm", "classes": 10, "latent": 4, "auxiliary": 4, "hidden": [16, 16]},
-    "train": {"epochs": 2, "batch_size": 200, "lr": 0.001, "progress": False, "seed": 3, "threads": 1},
-    "eval": {"iw_samples": 3, "classify_samples": 2, "batch_size": 100},
-}
 
 
 def _config(tmp_path, **sections):
-    """TINY with some keys replaced (a value of None removes the key)."""
-    raw = {k: {key: val for key, val in {**v, **sections.get(k, {})}.items() if val is not None}
-           for k, v in TINY.items()}
-    path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
+    """SEMI_TINY with some keys replaced (a value of None removes the key)."""
+    return write_config(tmp_path, SEMI_TINY, **sections)
 
 
 def test_per_step_binarisation_and_sorted_order_resume_exactly(tmp_path):

@@ -10,27 +10,17 @@ import pickle
 
 import pytest
 import torch
-import yaml
 
+from tiny_configs import LVAE_TINY, write_config
 from vaelab.cli import main
 from vaelab.files import DamagedFileError, file_digest, verify_file
 from vaelab.train import CheckpointError, load_checkpoint, read_metrics, verify
 from vaelab.train import checkpoint as checkpoint_module
 from vaelab.train.checkpoint import content_digest, save_atomic
 
-TINY = {
-    "data": {"name": "digits", "validation": 50},
-    "model": {"family": "lvae", "latent": [4, 2], "hidden": [16, 8]},
-    "train": {"epochs": 3, "batch_size": 128, "threads": 1, "progress": False},
-    "eval": {"iw_samples": 5},
-}
-
-
 @pytest.fixture
 def config(tmp_path):
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(TINY))
-    return str(path)
+    return str(write_config(tmp_path, LVAE_TINY, train={"epochs": 3}))
 
 
 def _error(capsys, argv) -> str:

@@ -14,24 +14,15 @@ import pytest
 import yaml
 
 from ddp_worker import job
+from tiny_configs import LVAE_TINY, write_config
 from vaelab.cli import main
 from vaelab.train import CheckpointError, RunLock, read_metrics, verify
 from vaelab.train.distributed import DistributedError, launch
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-TINY = {
-    "data": {"name": "digits", "validation": 50},
-    "model": {"family": "lvae", "latent": [4, 2], "hidden": [16, 8]},
-    "train": {"epochs": 2, "batch_size": 128, "threads": 1, "progress": False},
-    "eval": {"iw_samples": 5},
-}
-
-
 @pytest.fixture
 def config(tmp_path):
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(TINY))
-    return str(path)
+    return str(write_config(tmp_path, LVAE_TINY))
 
 
 def _busy(capsys, argv: list[str], run: Path, pid: int) -> None:

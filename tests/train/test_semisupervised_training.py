@@ -6,28 +6,18 @@ import json
 
 import numpy as np
 import pytest
-import yaml
 from sklearn.datasets import load_digits
 
 from vaelab.cli import main
 from vaelab.runs import classify_run, evaluate_run, sample_run, train_run
+from tiny_configs import SEMI_TINY, write_config
 from vaelab.train import read_metrics
 
-TINY = {
-    "data": {"name": "digits", "binarize": True, "validation": 50, "labelled_per_class": 2},
-    "model": {"family": "adgm", "classes": 10, "latent": 4, "auxiliary": 4, "hidden": [16, 16]},
-    "train": {"epochs": 2, "batch_size": 200, "lr": 0.001, "progress": False, "seed": 3, "threads": 1},
-    "eval": {"iw_samples": 3, "classify_samples": 2, "batch_size": 100},
-}
 
 
 def _config(tmp_path, **sections):
-    """TINY with some keys replaced (a value of None removes the key)."""
-    raw = {k: {key: val for key, val in {**v, **sections.get(k, {})}.items() if val is not None}
-           for k, v in TINY.items()}
-    path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
+    """SEMI_TINY with some keys replaced (a value of None removes the key)."""
+    return write_config(tmp_path, SEMI_TINY, **sections)
 
 
 @pytest.mark.parametrize("family", ["m2", "adgm", "sdgm"])
