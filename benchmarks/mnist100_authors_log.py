@@ -19,6 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_results  # noqa: E402
 
+from vaelab.config import load_config  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 LOG = ROOT.parent / "shared" / "references" / "adgm_authors_mnist100_log.txt"
 CHECKPOINTS = (10, 30, 50, 76, 100, 150, 200)
@@ -51,8 +53,7 @@ def main() -> None:
     run = Path(a.run)
     ours = {r["epoch"]: 100 * r["error"] for r in map(json.loads, (run / "test_error.jsonl").read_text().splitlines())}
     theirs = log_errors()
-    config = (run / "config.yaml").read_text()
-    samples = re.search(r"eq_samples: (\d+)", config).group(1)
+    samples = load_config(run / "config.yaml").train.eq_samples
     per_epoch = [{"epoch": e, "test_error": ours[e], "log_test_error": theirs.get(e)} for e in sorted(ours)]
     windows = [{"c": c, "ours": window_mean(ours, c), "log": window_mean(theirs, c)} for c in CHECKPOINTS]
     rows = "\n".join(f"| {r['epoch']} | {r['test_error']:.2f} | {r['log_test_error']:.2f} |" for r in per_epoch)
@@ -60,7 +61,9 @@ def main() -> None:
     md = f"""vaelab's run of `configs/adgm/mnist-100-authors-log.yaml` (every setting of the authors' published run,
 each cited to their code in the preset) with train.eq_samples={samples} (the log: 10; 10 samples cost about 7x one
 here), 1 thread on the shared 2-core machine, test error of the last checkpoint after every epoch on the 10,000
-grey-level test images with one draw of a (as the log). The run is resumable and stands at epoch {max(ours)}.
+grey-level test images with one draw of a (as the log). The run stands at epoch {max(ours)}; it continues with
+`python benchmarks/adgm_mnist100.py train adgm --preset authors-log --tag authors-log-1sample --epochs 100
+--threads 1 --set train.eq_samples={samples}` (resumable), then `python benchmarks/mnist100_authors_log.py`.
 The 100 labelled images cannot be the authors' draw: the MNIST copy here has its training images reordered within
 each class.
 
@@ -74,7 +77,7 @@ Means over epochs c-2..c+2 (target: within 2 points of the log's):
 | --- | --- | --- |
 {wrows}
 """
-    figures = {"run": run.name, "eq_samples": int(samples), "epochs_done": max(ours), "per_epoch": per_epoch,
+    figures = {"run": run.name, "eq_samples": samples, "epochs_done": max(ours), "per_epoch": per_epoch,
                "windows": windows}
     print(write_results("mnist100_authors_log", figures, md).read_text())
 
