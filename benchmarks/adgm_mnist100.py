@@ -69,7 +69,13 @@ def train(family: str, epochs: int, threads: int, data: str, tag: str = "", over
     """Train to `epochs`, one epoch at a time, with the test error of every epoch's last checkpoint.
 
     overrides: KEY=VALUE config changes of this schedule (give them again when resuming)."""
-    run, config = _run(family, tag), preset(family, preset_name)
+    train_config(preset(family, preset_name), _run(family, tag), epochs, threads, data, overrides)
+
+
+def train_config(config: Path, run: Path, epochs: int, threads: int, data: str, overrides: tuple[str, ...] = ()
+                 ) -> None:
+    """Train the run of `config` to `epochs`, one epoch at a time, recording the test error of each epoch's
+    last checkpoint in RUN/test_error.jsonl; epochs already recorded are skipped (cut and run again)."""
     for epoch in range(1, epochs + 1):
         start = time.time()
         train_or_resume(config, run,
