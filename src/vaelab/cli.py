@@ -140,8 +140,6 @@ def _train(args: argparse.Namespace) -> None:
     if not args.resume and not args.run_dir:
         raise ConfigError("give --run-dir DIR for a new run (or --resume DIR to continue one)")
     run_dir = args.resume or args.run_dir
-    if args.nproc < 1:
-        raise ConfigError(f"--nproc must be >= 1, got {args.nproc}")
     under_torchrun = init_from_environment()  # launched by torchrun: this process is one rank
     records = train_run(args.config, run_dir, args.set, resume=bool(args.resume), nproc=args.nproc,
                         init_from=args.init_from, fallback=args.fallback_checkpoint)
