@@ -33,7 +33,7 @@ class Preset:
 
 def list_presets() -> list[Preset]:
     """Every preset, sorted by name, with its one-line description."""
-    return [Preset(_name(p), p, _description(p)) for p in sorted(FOLDER.rglob(f"*{SUFFIX}"))]
+    return sorted((Preset(_name(p), p, _description(p)) for p in FOLDER.rglob(f"*{SUFFIX}")), key=lambda p: p.name)
 
 
 def preset_names() -> list[str]:
@@ -52,7 +52,7 @@ def preset_path(name: str) -> Path:
     close = difflib.get_close_matches(key, names, n=CLOSE_MATCHES, cutoff=0.5)
     close = close or [n for n in names if key and key.split("/")[-1] in n][:CLOSE_MATCHES]
     hint = f"close matches: {', '.join(close)}; " if close else ""
-    raise UnknownPreset(f"no config file {name} and no preset of that name; {hint}vaelab presets lists all "
+    raise UnknownPreset(f"config file {name} not found, nor a preset of that name; {hint}vaelab presets lists all "
                         f"{len(names)} presets")
 
 
