@@ -12,7 +12,7 @@ from safetensors import safe_open
 import vaelab
 from vaelab.cli import main
 from vaelab.evaluation import log_likelihood, semi_supervised_metrics
-from vaelab.export import CONFIG_JSON, WEIGHTS, ExportError, export_run, load_pretrained, read_export
+from vaelab.pretrained import CONFIG_JSON, WEIGHTS, ExportError, export_run, load_pretrained, read_export
 from vaelab.files import DamagedFileError
 from vaelab.runs import build_model, load_run, train_run
 from tiny_configs import LVAE_TINY, SEMI_TINY, write_config

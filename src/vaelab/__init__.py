@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 API = {  # name -> (module, attribute), imported when first used
     "load_run": ("vaelab.api", "load_run"), "Run": ("vaelab.api", "Run"),
     "evaluate": ("vaelab.runs", "evaluate_run"), "sample": ("vaelab.runs", "sample_run"),
-    "export": ("vaelab.export", "export_run"), "load_pretrained": ("vaelab.export", "load_pretrained"),
+    "export": ("vaelab.pretrained", "export_run"), "load_pretrained": ("vaelab.pretrained", "load_pretrained"),
     "load_config": ("vaelab.config", "load_config"), "list_presets": ("vaelab.presets", "list_presets"),
 }
 __all__ = ["__version__", "train", *API]

@@ -1,13 +1,13 @@
 """The Python API for notebooks and scripts: the command line's verbs as functions (docs/guides/python-api.md).
 
-`import vaelab` is cheap; each of these names is imported from here (or from runs, export, presets) the first
+`import vaelab` is cheap; each of these names is imported from here (or from runs, pretrained, config, presets) the first
 time it is used:
 
     vaelab.train(config, run_dir)        vaelab train CONFIG --run-dir RUN_DIR
     vaelab.load_run(run_dir)             the run's config, model (eval mode), data splits and metrics
     vaelab.evaluate(run_dir)             vaelab evaluate RUN_DIR (writes eval.json, returns its numbers)
     vaelab.sample(run_dir)               vaelab sample RUN_DIR
-    vaelab.export(run_dir, out)          vaelab export RUN_DIR OUT
+    vaelab.export(run_dir, out)          vaelab export RUN_DIR OUT (vaelab.pretrained)
     vaelab.load_pretrained(out)          the model of an exported folder, without unpickling anything
     vaelab.load_config(source)           a Config from a YAML file, a preset name, a dict or a Config
     vaelab.list_presets()                vaelab presets

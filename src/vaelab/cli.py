@@ -117,7 +117,7 @@ def _add_sharing_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    from vaelab.export import CONFIG_JSON, WEIGHTS, export_run
+    from vaelab.pretrained import CONFIG_JSON, WEIGHTS, export_run
 
     out = export_run(args.run_dir, args.out, args.checkpoint, args.force, args.fallback_checkpoint)
     print(f"wrote {out / CONFIG_JSON} and {out / WEIGHTS}; load with vaelab.load_pretrained({str(out)!r})")
@@ -235,7 +235,7 @@ COMMANDS = {"train": _train, "evaluate": _evaluate, "sample": _sample, "report":
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from vaelab.export import ExportError
+    from vaelab.pretrained import ExportError
     from vaelab.runs import RunError
 
     try:

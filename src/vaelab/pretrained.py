@@ -1,4 +1,4 @@
-"""Exported models: a folder of config.json and model.safetensors, rebuilt without unpickling anything.
+"""Exported (pretrained) models: a folder of config.json and model.safetensors, rebuilt without unpickling anything.
 
 `vaelab export RUN OUT` (export_run) loads the run's best or last checkpoint as evaluation does (runs.load_run:
 batch-norm statistics recomputed over the training data, eval mode) and writes
