@@ -127,7 +127,7 @@ def _presets(args: argparse.Namespace) -> None:
     from vaelab.presets import list_presets
 
     presets = list_presets()
-    width = max(len(p.name) for p in presets)
+    width = max((len(p.name) for p in presets), default=0)
     for p in presets:
         print(f"{p.name:<{width}}  {p.description}")
 
