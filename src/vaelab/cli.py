@@ -1,4 +1,5 @@
-"""The command line: vaelab train | evaluate | sample | report | compare | classify | moons | potentials.
+"""The command line: vaelab train | evaluate | sample | report | compare | classify | moons | potentials | export |
+presets.
 
 Errors are one line, never a traceback."""
 
@@ -29,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a model from a YAML config, or resume a run")
-    t.add_argument("config", nargs="?", help="YAML config (see configs/); omit with --resume")
+    t.add_argument("config", nargs="?", help="a YAML file, or a preset name such as demo or lvae/mnist-5layer "
+                   "(vaelab presets lists them; a file of that name wins); omit with --resume")
     t.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override a config value")
     t.add_argument("--run-dir", help="folder for checkpoints, metrics and results")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR exactly where it stopped")
@@ -63,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="also heat maps of the predicted per-pixel sigma beside samples and reconstructions")
     s.add_argument("--fallback-checkpoint", action="store_true", help=FALLBACK_HELP)
     _add_report_parsers(sub)
+    _add_sharing_parsers(sub)
 
     c = sub.add_parser("classify", help="label the inputs of a .npy file with a semi-supervised run")
     c.add_argument("run_dir", help="a run folder of a semi-supervised family (m2, adgm, sdgm)")
@@ -101,6 +104,34 @@ def _add_report_parsers(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--csv", default="compare.csv", metavar="PATH", help="where to write the CSV (default compare.csv)")
 
 
+def _add_sharing_parsers(sub: argparse._SubParsersAction) -> None:
+    x = sub.add_parser("export", help="OUT/config.json and OUT/model.safetensors: the run's model, loadable without "
+                                      "pickle by vaelab.load_pretrained(OUT)")
+    x.add_argument("run_dir", help=RUN_HELP)
+    x.add_argument("out", help="the folder to write (created; must be empty unless --force)")
+    x.add_argument("--checkpoint", default="best", choices=["best", "last"], help=CHECKPOINT_HELP)
+    x.add_argument("--force", action="store_true",
+                   help="write into a non-empty OUT, replacing its config.json and model.safetensors")
+    x.add_argument("--fallback-checkpoint", action="store_true", help=FALLBACK_HELP)
+    sub.add_parser("presets", help="the presets that ship with vaelab: name and description (vaelab train NAME)")
+
+
+def _export(args: argparse.Namespace) -> None:
+    from vaelab.pretrained import CONFIG_JSON, WEIGHTS, export_run
+
+    out = export_run(args.run_dir, args.out, args.checkpoint, args.force, args.fallback_checkpoint)
+    print(f"wrote {out / CONFIG_JSON} and {out / WEIGHTS}; load with vaelab.load_pretrained({str(out)!r})")
+
+
+def _presets(args: argparse.Namespace) -> None:
+    from vaelab.presets import list_presets
+
+    presets = list_presets()
+    width = max((len(p.name) for p in presets), default=0)
+    for p in presets:
+        print(f"{p.name:<{width}}  {p.description}")
+
+
 def _train(args: argparse.Namespace) -> None:
     from vaelab.runs import train_run
 
@@ -109,8 +140,6 @@ def _train(args: argparse.Namespace) -> None:
     if not args.resume and not args.run_dir:
         raise ConfigError("give --run-dir DIR for a new run (or --resume DIR to continue one)")
     run_dir = args.resume or args.run_dir
-    if args.nproc < 1:
-        raise ConfigError(f"--nproc must be >= 1, got {args.nproc}")
     under_torchrun = init_from_environment()  # launched by torchrun: this process is one rank
     records = train_run(args.config, run_dir, args.set, resume=bool(args.resume), nproc=args.nproc,
                         init_from=args.init_from, fallback=args.fallback_checkpoint)
@@ -201,16 +230,17 @@ def _potentials(args: argparse.Namespace) -> None:
 
 
 COMMANDS = {"train": _train, "evaluate": _evaluate, "sample": _sample, "report": _report, "compare": _compare,
-            "classify": _classify, "moons": _moons, "potentials": _potentials}
+            "classify": _classify, "moons": _moons, "potentials": _potentials, "export": _export, "presets": _presets}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from vaelab.pretrained import ExportError
     from vaelab.runs import RunError
 
     try:
         COMMANDS[args.command](args)
-    except (*USER_ERRORS, RunError) as err:
+    except (*USER_ERRORS, RunError, ExportError) as err:
         print(f"vaelab: error: {err}", file=sys.stderr)
         return 2
     except TrainingStopped as stop:

@@ -20,6 +20,7 @@ import yaml
 from vaelab.data.labelled import LABELLED_CHOICES, UNLABELLED_SETS
 from vaelab.evaluation.settings import EvalSettings
 from vaelab.models import MODELS
+from vaelab.presets import UnknownPreset, preset_path
 from vaelab.train.settings import TrainSettings
 
 
@@ -197,20 +198,30 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
-def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Read a YAML config (or the defaults when path is None) and apply overrides."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file {path} not found; give the path of a YAML file such as configs/demo.yaml")
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as err:
-            raise ConfigError(f"config file {path} is not valid YAML: {str(err).splitlines()[0]}") from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"config file {path} must hold a mapping with sections data, model, train, eval")
+def load_config(source: str | Path | dict | Config | None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read a config and apply overrides: a YAML file, else a preset of that name (vaelab.presets: `demo`,
+    `lvae/mnist-5layer`; a real file wins), a Config or nested dict (from Python), or the defaults for None."""
+    if isinstance(source, Config):
+        source = config_to_dict(source)
+    raw = dict(source) if isinstance(source, dict) else _read_yaml(source) if source is not None else {}
     return config_from_dict(apply_overrides(raw, list(overrides)))
+
+
+def _read_yaml(path: str | Path) -> dict[str, Any]:
+    """The mapping of a YAML config file or preset; ConfigError naming close preset names for neither."""
+    path = Path(path)
+    if not path.is_file():
+        try:
+            path = preset_path(str(path))
+        except UnknownPreset as err:
+            raise ConfigError(str(err)) from None
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path} must hold a mapping with sections data, model, train, eval")
+    return raw
 
 
 def dump_config(config: Config) -> str:

@@ -224,9 +224,12 @@ def classify_inputs(splits: Splits, config: Config, split: str) -> torch.Tensor 
 TASKS = {False: _unsupervised_task, True: _semi_supervised_task}  # keyed by takes_labels(family)
 
 
-def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str] = (), resume: bool = False,
-              init_from: str | Path | None = None, nproc: int = 1, fallback: bool = False) -> list[dict]:
-    """`vaelab train`: a new run in run_dir, or (resume) continue the run already there.
+def train_run(config_path: str | Path | dict | Config | None, run_dir: str | Path, overrides: list[str] = (),
+              resume: bool = False, init_from: str | Path | None = None, nproc: int = 1,
+              fallback: bool = False) -> list[dict]:
+    """`vaelab train` and vaelab.train: a new run in run_dir, or (resume) continue the run already there.
+
+    config_path: what config.load_config reads (a YAML file, a preset name, a dict or a Config); None with resume.
 
     init_from: start a new run from the weights of another run's last checkpoint (e.g. the LVAE paper's
     fine-tuning); its model must match this config's model.
@@ -238,6 +241,11 @@ def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str]
     process holds. Returns this call's epoch records (read back from metrics.jsonl after a data-parallel run).
     """
     run_dir, overrides = Path(run_dir), list(overrides)
+    if nproc < 1:
+        raise ConfigError(f"--nproc must be >= 1, got {nproc}")
+    if resume and config_path is not None:
+        raise RunError("a resumed run keeps its own config.yaml: give no config to resume (change settings with "
+                       "--set, e.g. train.epochs)")
     if resume:
         _require_run_folder(run_dir)  # no lock file in a folder that holds no run
     else:
@@ -254,7 +262,7 @@ def train_run(config_path: str | None, run_dir: str | Path, overrides: list[str]
         return _train_process(config_path, run_dir, overrides, resume, init_from, fallback)
 
 
-def _train_process(config_path: str | None, run_dir: Path, overrides: list[str], resume: bool,
+def _train_process(config_path: str | Path | dict | Config | None, run_dir: Path, overrides: list[str], resume: bool,
                    init_from: str | Path | None, fallback: bool) -> list[dict]:
     """One process's part of train_run, the run folder's lock being held (by this process or its launcher)."""
     group = current_group()
@@ -308,7 +316,8 @@ def train_or_resume(config_path: str | Path, run_dir: str | Path, overrides: lis
     return train_run(config_path, run_dir, list(overrides))
 
 
-def _train_config(config_path: str | None, run_dir: Path, overrides: list[str], resume: bool) -> Config:
+def _train_config(config_path: str | Path | dict | Config | None, run_dir: Path, overrides: list[str],
+                  resume: bool) -> Config:
     """The config of a new or resumed run, or the one-line error that says why there is none."""
     if resume:
         return _resume_config(run_dir, overrides)
@@ -326,7 +335,8 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", eval_overrides: list
     fallback: where the checkpoint is damaged, read its previous version (best.prev.pt, checkpoint.prev.pt).
 
     The model is returned in eval mode, its batch-norm statistics recomputed over the training data
-    (binarised once with a fixed seed), as the original LVAE code did before every evaluation (DESIGN.md §4).
+    (binarised once with a fixed seed, and z drawn with a fixed seed), as the original LVAE code did before every
+    evaluation (DESIGN.md §4).
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -344,8 +354,11 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", eval_overrides: list
         path = run_dir / LAST
     path, state = check_checkpoint(path, config, splits.train.shape[1], fallback)
     load_weights(model, state, path)
-    if has_batchnorm(model):
-        recompute_batchnorm(model, fixed_train(splits, config, TRAIN_BN_SEED), config.eval.bn_batch_size)
+    if has_batchnorm(model):  # seeded: the generative path's statistics depend on the z drawn, so the same
+        # checkpoint always gives the same model (and an export the numbers of evaluate); the caller's state is kept
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(TRAIN_BN_SEED)
+            recompute_batchnorm(model, fixed_train(splits, config, TRAIN_BN_SEED), config.eval.bn_batch_size)
     model.eval()
     return config, model, splits, state
 
