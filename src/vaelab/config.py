@@ -162,22 +162,28 @@ def build_dataclass(cls: type, values: dict[str, Any], section: str) -> Any:
 
 def config_from_dict(raw: dict[str, Any] | None) -> Config:
     """Build a Config from the nested dict of a YAML file; missing keys take their defaults."""
-    raw = _mapping(raw or {}, "a config")
+    raw = _mapping({} if raw is None else raw, "a config")
     unknown = sorted(set(raw) - {"data", "model", "train", "eval", "experiment"}, key=str)
     if unknown:
         raise ConfigError(f"unknown section '{unknown[0]}'; a config has the sections data, model, train, eval "
                           "and an optional experiment name")
-    model_raw = _mapping(raw.get("model") or {}, "section 'model'")
+    model_raw = _mapping(_section(raw, "model"), "section 'model'")
     family = model_raw.pop("family", "lvae")
     if not isinstance(family, str) or family not in MODELS:
         raise ConfigError(f"model.family: unknown family {_show(family)}; choose one of {', '.join(sorted(MODELS))}")
     return Config(
-        data=build_dataclass(DataConfig, raw.get("data") or {}, "data"),
+        data=build_dataclass(DataConfig, _section(raw, "data"), "data"),
         model=ModelConfig(family, build_dataclass(MODELS[family].Params, model_raw, "model")),
-        train=build_dataclass(TrainSettings, raw.get("train") or {}, "train"),
-        eval=build_dataclass(EvalSettings, raw.get("eval") or {}, "eval"),
+        train=build_dataclass(TrainSettings, _section(raw, "train"), "train"),
+        eval=build_dataclass(EvalSettings, _section(raw, "eval"), "eval"),
         experiment=_experiment(raw.get("experiment")),
     )
+
+
+def _section(raw: dict[str, Any], name: str) -> Any:
+    """The section `name` of a config: {} when absent or empty (`train:` with nothing under it)."""
+    value = raw.get(name)
+    return {} if value is None else value
 
 
 def _mapping(value: Any, what: str) -> dict[Any, Any]:
@@ -234,14 +240,16 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
         if not path.is_file():
             raise ConfigError(f"config file {path} not found; give the path of a YAML file such as configs/demo.yaml")
         try:
-            raw = yaml.safe_load(path.read_bytes()) or {}  # bytes: PyYAML reports a bad encoding as a YAMLError
+            raw = yaml.safe_load(path.read_bytes())  # bytes: PyYAML reports a bad encoding as a YAMLError
         except YAML_ERRORS as err:
             first = (str(err).splitlines() or [type(err).__name__])[0]
             raise ConfigError(f"config file {path} is not valid YAML: {first}") from None
         except OSError as err:
             raise ConfigError(f"config file {path} cannot be read ({err.strerror}); check its permissions") from None
+        raw = {} if raw is None else raw  # an empty file: the defaults
         if not isinstance(raw, dict):
-            raise ConfigError(f"config file {path} must hold a mapping with sections data, model, train, eval")
+            raise ConfigError(f"config file {path} must hold a mapping with sections data, model, train, eval, "
+                              f"not {type(raw).__name__} {_show(raw)}")
     return config_from_dict(apply_overrides(raw, list(overrides)))
 
 
