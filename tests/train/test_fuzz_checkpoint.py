@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from fuzz_support import JUNK, assert_one_line_error, assert_run_or_one_line_error, fuzz_settings, run_cli
@@ -138,3 +138,23 @@ def test_a_checkpoint_crafted_to_run_code_is_refused_and_never_runs(trained, tmp
     with pytest.raises(CheckpointError, match="cannot be read"):
         load_checkpoint(run / "checkpoint.pt")
     assert not marker.exists()
+
+
+
+FIELDS = ["best_val_elbo", "bad_steps", "data_rng", "epoch", "hooks", "metadata", "model", "optimizer", "rng",
+          "rng_per_rank", "skipped_steps", "world"]
+
+
+@fuzz_settings(30)
+@given(command=st.sampled_from(["resume", "evaluate"]), key=st.sampled_from(FIELDS), value=PLAIN | st.just("<delete>"))
+@example(command="resume", key="optimizer", value="junk").via("a traceback found by this test")
+@example(command="resume", key="world", value=[1, 2]).via("a misleading --nproc hint found by this test")
+def test_a_checkpoint_with_any_field_replaced_ends_in_a_run_or_a_one_line_error(trained, command, key, value):
+    state = verify(trained / "checkpoint.pt")
+    assert set(FIELDS) <= set(state)
+    with tempfile.TemporaryDirectory() as folder:
+        run = Path(folder) / "run"
+        shutil.copytree(trained, run)
+        for name in CHECKPOINTS:
+            save_atomic(_replace_field(state, key, value), run / name, keep_previous=False)
+        assert_run_or_one_line_error(run_cli(COMMANDS[command](str(run))))
