@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from vaelab.config import ConfigError
 from vaelab.execution import ExecutionError
@@ -25,8 +26,20 @@ USER_ERRORS = (ExecutionError, ConfigError, DataError, CheckpointError, Training
 FALLBACK_HELP = "where the checkpoint is damaged, use the previous one it replaced (NAME.prev.pt), and say so"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's one-line errors (its subcommands' parsers are of this class too)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"vaelab: error: {_one_line(message)} (see {self.prog} --help)\n")
+
+
+def _one_line(text: object) -> str:
+    """An error's text on one line: a path or key holding a line break must not split the message."""
+    return " ".join(str(text).splitlines())
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vaelab", description="Hierarchical, auxiliary and semi-supervised VAEs")
+    p = _Parser(prog="vaelab", description="Hierarchical, auxiliary and semi-supervised VAEs")
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a model from a YAML config, or resume a run")
@@ -241,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         COMMANDS[args.command](args)
     except (*USER_ERRORS, RunError, ExportError) as err:
-        print(f"vaelab: error: {err}", file=sys.stderr)
+        print(f"vaelab: error: {_one_line(err)}", file=sys.stderr)
         return 2
     except TrainingStopped as stop:
         print(f"vaelab: {stop}", file=sys.stderr)

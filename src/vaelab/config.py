@@ -9,6 +9,7 @@ and what to do.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -25,6 +26,11 @@ from vaelab.train.settings import TrainSettings
 
 
 BINARIZE_EVERY = ("epoch", "step")
+# What PyYAML raises on bad text, and on text nested too deep for Python's recursion limit or holding an
+# integer of more digits than Python converts (ValueError).
+YAML_ERRORS = (yaml.YAMLError, RecursionError, ValueError)
+INT_LIMIT = 2**31  # every integer setting lies in (-INT_LIMIT, INT_LIMIT): a size, count or seed beyond is a typo
+SHOWN_CHARS = 60  # a wrong value is quoted in an error up to this many characters, so the message stays one line
 
 
 class ConfigError(ValueError):
@@ -93,7 +99,7 @@ def _check_type(value: Any, hint: Any, key: str) -> Any:
                 return _check_type(value, option, key)
             except ConfigError as err:
                 errors.append(str(err))
-        raise ConfigError(f"{key}: {value!r} is not of type {_type_name(hint)}")
+        raise ConfigError(f"{key}: {_show(value)} is not of type {_type_name(hint)}")
     if hint is type(None):
         if value is None:
             return None
@@ -102,21 +108,37 @@ def _check_type(value: Any, hint: Any, key: str) -> Any:
         if isinstance(value, (list, tuple)):
             return tuple(_check_type(v, item, f"{key}[{i}]") for i, v in enumerate(value))
     elif hint is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads 3e-4 (no dot) as a string
-            try:
-                return float(value)
-            except ValueError:
-                pass
+        number = _as_float(value)
+        if number is not None:
+            if not math.isfinite(number):
+                raise ConfigError(f"{key}: {_show(value)} is not a finite number; give a finite float")
+            return number
     elif hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
+            if not -INT_LIMIT < value < INT_LIMIT:
+                raise ConfigError(f"{key}: {_show(value)} is out of range; give an integer of magnitude below 2^31")
             return value
     elif hint in (bool, str) and isinstance(value, hint):
         return value
     elif hint is Any:
         return value
-    raise ConfigError(f"{key}: {value!r} is not of type {_type_name(hint)}")
+    raise ConfigError(f"{key}: {_show(value)} is not of type {_type_name(hint)}")
+
+
+def _as_float(value: Any) -> float | None:
+    """value as a float (ints, floats, and strings: YAML 1.1 reads 3e-4, without a dot, as a string), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        return float(value)
+    except (ValueError, OverflowError):  # a string that is no number; an int beyond the float range
+        return float("inf") if isinstance(value, int) else None
+
+
+def _show(value: Any) -> str:
+    """repr(value), cut to SHOWN_CHARS characters."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "..."
 
 
 def _type_name(hint: Any) -> str:
@@ -126,10 +148,10 @@ def _type_name(hint: Any) -> str:
 def build_dataclass(cls: type, values: dict[str, Any], section: str) -> Any:
     """cls(**values) with unknown keys, types and the class's own checks reported as ConfigError."""
     if not isinstance(values, dict):
-        raise ConfigError(f"section '{section}' must be a mapping of keys to values, got {values!r}")
+        raise ConfigError(f"section '{section}' must be a mapping of keys to values, got {_show(values)}")
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(values) - set(names))
+    unknown = sorted(set(values) - set(names), key=str)  # YAML keys may be numbers, null or booleans too
     if unknown:
         raise ConfigError(f"unknown key '{section}.{unknown[0]}'; known keys of '{section}': {', '.join(names)}")
     typed = {k: _check_type(v, hints[k], f"{section}.{k}") for k, v in values.items()}
@@ -141,22 +163,35 @@ def build_dataclass(cls: type, values: dict[str, Any], section: str) -> Any:
 
 def config_from_dict(raw: dict[str, Any] | None) -> Config:
     """Build a Config from the nested dict of a YAML file; missing keys take their defaults."""
-    raw = dict(raw or {})
-    unknown = sorted(set(raw) - {"data", "model", "train", "eval", "experiment"})
+    raw = _mapping({} if raw is None else raw, "a config")
+    unknown = sorted(set(raw) - {"data", "model", "train", "eval", "experiment"}, key=str)
     if unknown:
         raise ConfigError(f"unknown section '{unknown[0]}'; a config has the sections data, model, train, eval "
                           "and an optional experiment name")
-    model_raw = dict(raw.get("model") or {})
+    model_raw = _mapping(_section(raw, "model"), "section 'model'")
     family = model_raw.pop("family", "lvae")
-    if family not in MODELS:
-        raise ConfigError(f"model.family: unknown family {family!r}; choose one of {', '.join(sorted(MODELS))}")
+    if not isinstance(family, str) or family not in MODELS:
+        raise ConfigError(f"model.family: unknown family {_show(family)}; choose one of {', '.join(sorted(MODELS))}")
     return Config(
-        data=build_dataclass(DataConfig, raw.get("data") or {}, "data"),
+        data=build_dataclass(DataConfig, _section(raw, "data"), "data"),
         model=ModelConfig(family, build_dataclass(MODELS[family].Params, model_raw, "model")),
-        train=build_dataclass(TrainSettings, raw.get("train") or {}, "train"),
-        eval=build_dataclass(EvalSettings, raw.get("eval") or {}, "eval"),
+        train=build_dataclass(TrainSettings, _section(raw, "train"), "train"),
+        eval=build_dataclass(EvalSettings, _section(raw, "eval"), "eval"),
         experiment=_experiment(raw.get("experiment")),
     )
+
+
+def _section(raw: dict[str, Any], name: str) -> Any:
+    """The section `name` of a config: {} when absent or empty (`train:` with nothing under it)."""
+    value = raw.get(name)
+    return {} if value is None else value
+
+
+def _mapping(value: Any, what: str) -> dict[Any, Any]:
+    """A copy of value if it is a mapping, else ConfigError."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{what} must be a mapping of keys to values, got {_show(value)}")
+    return dict(value)
 
 
 def _experiment(value: Any) -> str | None:
@@ -185,15 +220,15 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         key, sep, text = item.partition("=")
         parts = key.strip().split(".")
         if not sep or len(parts) != 2 or not all(parts):
-            raise ConfigError(f"--set {item!r}: write it as section.key=value, e.g. --set train.epochs=50")
+            raise ConfigError(f"--set {_show(item)}: write it as section.key=value, e.g. --set train.epochs=50")
         section, name = parts
         try:
             value = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise ConfigError(f"--set {item!r}: the value is not valid YAML") from None
+        except YAML_ERRORS:
+            raise ConfigError(f"--set {_show(item)}: the value is not valid YAML") from None
         raw.setdefault(section, {})
         if not isinstance(raw[section], dict):
-            raise ConfigError(f"--set {item!r}: section '{section}' is not a mapping")
+            raise ConfigError(f"--set {_show(item)}: section '{section}' is not a mapping")
         raw[section][name] = value
     return raw
 
@@ -216,11 +251,16 @@ def _read_yaml(path: str | Path) -> dict[str, Any]:
         except UnknownPreset as err:
             raise ConfigError(str(err)) from None
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"config file {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+        raw = yaml.safe_load(path.read_bytes())  # bytes: PyYAML reports a bad encoding as a YAMLError
+    except YAML_ERRORS as err:
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        raise ConfigError(f"config file {path} is not valid YAML: {first}") from None
+    except OSError as err:
+        raise ConfigError(f"config file {path} cannot be read ({err.strerror}); check its permissions") from None
+    raw = {} if raw is None else raw  # an empty file: the defaults
     if not isinstance(raw, dict):
-        raise ConfigError(f"config file {path} must hold a mapping with sections data, model, train, eval")
+        raise ConfigError(f"config file {path} must hold a mapping with sections data, model, train, eval, "
+                          f"not {type(raw).__name__} {_show(raw)}")
     return raw
 
 

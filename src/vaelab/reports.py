@@ -23,7 +23,7 @@ from torch import nn
 from torch.distributions import Independent
 from tqdm.auto import tqdm
 
-from vaelab.config import Config
+from vaelab.config import YAML_ERRORS, Config, load_config
 from vaelab.data import Splits, restore_inputs
 from vaelab.evaluation import analogies, class_rows, sample_latents, save_grid
 from vaelab.evaluation import figures
@@ -65,7 +65,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         return None
     try:
         value = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # bad JSON or encoding, an over-long integer, nesting too deep
         raise RunError(f"{path} is not valid JSON; run vaelab evaluate {path.parent} again") from None
     if not isinstance(value, dict):
         raise RunError(f"{path} does not hold a JSON object; run vaelab evaluate {path.parent} again")
@@ -95,7 +95,7 @@ def _overview(ctx: ReportContext) -> list[Section]:
     else:
         run.paragraphs.append("Numbers of eval.json (nats per example; higher is better for the bounds):")
         run.tables = _eval_tables(ctx.evaluation)
-    text = (ctx.run_dir / CONFIG_FILE).read_text()
+    text = (ctx.run_dir / CONFIG_FILE).read_text(errors="replace")  # report_run has checked it is a config
     run.paragraphs += _paper_line(yaml.safe_load(text))
     return [run, Section("Configuration", preformatted=text)]
 
@@ -281,6 +281,7 @@ def report_run(run_dir: str | Path, checkpoint: str = "best", n_points: int = 20
         raise RunError(f"{run_dir} is not a run folder (no {CONFIG_FILE}); give the --run-dir of a trained run")
     if n_points < 2 or n_images < 1:
         raise RunError(f"--points must be >= 2 and --images >= 1, got {n_points} and {n_images}")
+    load_config(run_dir / CONFIG_FILE)  # a damaged config.yaml is a one-line ConfigError, not a report about it
     records = read_metrics(run_dir / METRICS_FILE)
     if not records:
         raise RunError(f"{run_dir} has no {METRICS_FILE} records yet; train it first (vaelab train --resume {run_dir})")
@@ -314,8 +315,8 @@ def summarise_run_folder(path: str | Path) -> RunSummary:
     if not (path / CONFIG_FILE).is_file():
         return RunSummary(str(path), f"not a run folder (no {CONFIG_FILE})")
     try:
-        config = yaml.safe_load((path / CONFIG_FILE).read_text())
-    except yaml.YAMLError:
+        config = yaml.safe_load((path / CONFIG_FILE).read_bytes())
+    except (*YAML_ERRORS, OSError):
         return RunSummary(str(path), f"{CONFIG_FILE} unreadable")
     config = config if isinstance(config, dict) else None
     records = read_metrics(path / METRICS_FILE)

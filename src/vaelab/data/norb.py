@@ -37,7 +37,11 @@ def read_norb_mat(path: Path) -> np.ndarray:
         raise DataError(f"{path}: not a NORB binary matrix (magic {magic & 0xFFFFFFFF:#x}, ndim {ndim})")
     n_dims = max(3, ndim)
     header = 8 + 4 * n_dims
+    if len(data) < header:
+        raise DataError(f"{path}: truncated NORB header ({len(data)} bytes, expected {header}); download the file again")
     dims = struct.unpack(f"<{n_dims}i", data[8:header])[:ndim]
+    if min(dims) < 0:
+        raise DataError(f"{path}: NORB header declares negative dimensions {dims}; the file is damaged")
     dtype = NORB_DTYPES[magic]
     need = int(np.prod(dims)) * dtype.itemsize
     if len(data) - header != need:

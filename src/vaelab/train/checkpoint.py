@@ -121,8 +121,10 @@ def _keep_previous(path: Path) -> None:
 
 def _why_unreadable(err: Exception) -> str:
     text = str(err)
-    code = [line.strip() for line in text.splitlines() if "Unsupported global" in line]
-    if code:  # the weights-only unpickler met an object that plain unpickling would have built or called
+    # The weights-only unpickler met an object that plain unpickling would have built or called; torch words it
+    # "Unsupported global: GLOBAL m.f" or "Trying to load unsupported GLOBAL m.f whose module m is blocked".
+    code = [line.strip() for line in text.splitlines() if "unsupported global" in line.lower()]
+    if code:
         return f"it holds Python objects that loading would run ({code[0].split(': ', 1)[-1][:80]}); refused"
     return f"{type(err).__name__}; it is damaged or not a vaelab checkpoint"
 

@@ -28,7 +28,7 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             record = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # bad JSON (JSONDecodeError), an over-long integer, too deep
             break
         if not (isinstance(record, dict) and type(record.get("epoch")) is int):
             break

@@ -98,12 +98,14 @@ def begin(path: Path, resume: bool | dict[str, Any], s: TrainSettings, model: nn
         return Start()
     ck = load_checkpoint(path) if resume is True else resume
     world = ck.get("world", 1)
+    if type(world) is not int or world < 1:
+        raise CheckpointError(f"checkpoint {path} records {world!r:.40} processes; it was not written by vaelab train")
     if world != group.world:
         raise TrainingError(f"this run was trained with {world} processes; resume it with --nproc {world} "
                             f"(now {group.world})")
     try:
         return _restore(ck, model, opt, gen, group, hooks, steps_per_epoch)
-    except (KeyError, IndexError, TypeError, ValueError, RuntimeError) as err:
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError, RuntimeError) as err:  # any wrong field
         first = str(err).strip().splitlines()[0][:120] if str(err).strip() else type(err).__name__
         raise CheckpointError(f"checkpoint {path} cannot resume this run ({first}); it was not written by "
                               "vaelab train for this model") from None

@@ -63,6 +63,7 @@ class TrainSettings:
             "lr_decay": 0 < self.lr_decay <= 1,
             "lr_decay_every": self.lr_decay_every >= 0,
             "max_bad_steps": self.max_bad_steps >= 1,
+            "seed": self.seed >= 0,
             "threads": self.threads >= 0,
             "variance_switch_patience": self.variance_switch_patience >= 1,
             "variance_switch_tolerance": self.variance_switch_tolerance >= 0,
