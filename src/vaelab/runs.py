@@ -62,7 +62,9 @@ def prepare_data(config: Config) -> Splits:
     if observation in DECODER_VARIANCE_HEADS and config.data.binarize:
         raise ConfigError(f"model.observation {observation} models real-valued data but data.binarize is true: "
                           "set data.binarize: false")
-    dataset = load_dataset(config.data.name, root=config.data.root, download=config.data.download)
+    dataset = load_dataset(config.data.name, root=config.data.root, download=config.data.download,
+                           path=config.data.path, image_size=config.data.image_size,
+                           test_fraction=config.data.test_fraction)
     splits = make_splits(dataset, config.data.validation, config.train.seed, config.data.binarize)
     if config.data.dequantize:  # held-out sets: noise drawn once, with fixed seeds
         levels = grey_levels(config.data.name)
@@ -188,6 +190,9 @@ def _semi_supervised_task(config: Config, splits: Splits, run_dir: Path) -> Semi
     if d.labelled_per_class < 1:
         raise ConfigError(f"model.family {config.model.family} is semi-supervised: set data.labelled_per_class "
                           f"(labelled examples per class, e.g. 10 for MNIST with 100 labels)")
+    if splits.num_classes == 0:
+        raise ConfigError(f"model.family {config.model.family} learns from labels but {d.path or d.name} holds none "
+                          f"(npz: add y; images: one folder per class); train an unsupervised family on it instead")
     if p.classes != splits.num_classes:
         raise ConfigError(f"model.classes is {p.classes} but {d.name} has {splits.num_classes} classes; "
                           f"set model.classes: {splits.num_classes}")
@@ -525,4 +530,4 @@ def classify_run(run_dir: str | Path, file: str | Path, out: str | Path | None =
     probs_path = out.with_name(out.name.removesuffix(".npy").removesuffix(".labels") + ".probs.npy")
     np.save(probs_path, probs.numpy())
     return {"n": int(x.shape[0]), "labels": out, "probs": probs_path,
-            "counts": torch.bincount(labels, minlength=probs.shape[1]).tolist()}
+            "counts": torch.bincount(labels, minlength=probs.shape[1]).tolist(), "class_names": list(splits.class_names)}
