@@ -35,13 +35,13 @@ def _read(path: Path) -> dict[str, np.ndarray]:
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
         raise DataError(f"{path}: cannot be read as an .npz file ({str(err).splitlines()[0][:100]}); "
                         f"save it with numpy.savez(path, x=x, y=y)") from None
+    if "x" not in arrays:
+        raise DataError(f"{path}: has no array 'x' (it holds {', '.join(arrays) or 'none'}); save the examples "
+                        f"as numpy.savez(path, x=x, y=y)")
     unknown = sorted(set(arrays) - set(NPZ_ARRAYS))
     if unknown:
         raise DataError(f"{path}: holds an array '{unknown[0]}' that is not read; the arrays read are "
                         f"{', '.join(NPZ_ARRAYS)} (rename or drop it)")
-    if "x" not in arrays:
-        raise DataError(f"{path}: has no array 'x' (it holds {', '.join(arrays) or 'none'}); save the examples "
-                        f"as numpy.savez(path, x=x, y=y)")
     return arrays
 
 
