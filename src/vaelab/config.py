@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from vaelab.data.datasets import NEEDS_PATH
 from vaelab.data.labelled import LABELLED_CHOICES, UNLABELLED_SETS
 from vaelab.evaluation.settings import EvalSettings
 from vaelab.models import MODELS
@@ -24,7 +25,6 @@ from vaelab.train.settings import TrainSettings
 
 
 BINARIZE_EVERY = ("epoch", "step")
-OWN_DATA = {"npz": "an .npz file holding x (and y)", "images": "a folder of PNG/JPEG images"}  # data.name -> path
 
 
 class ConfigError(ValueError):
@@ -73,9 +73,9 @@ class DataConfig:
 
     def _check_own_data(self) -> None:
         """data.path, data.image_size, data.test_fraction: only for (and, path, needed by) npz and images."""
-        own = OWN_DATA.get(self.name)
+        own = NEEDS_PATH.get(self.name)
         if own is not None and not self.path:
-            raise ValueError(f"data.name {self.name} reads your own data from data.path: set data.path to {own}")
+            raise ValueError(f"data.name {self.name} reads your own data from data.path: set data.path to your {own}")
         if own is None and (self.path is not None or self.image_size is not None):
             raise ValueError(f"data.path and data.image_size are for your own data (data.name npz or images), not "
                              f"{self.name}; remove them")

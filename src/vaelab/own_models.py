@@ -19,7 +19,7 @@ from typing import Any
 from torch import nn
 
 from vaelab.config import Config, config_to_dict, load_config
-from vaelab.runs import (CONFIG_FILE, RESUMABLE_OVERRIDES, RunError, evaluate_run, fit_config, load_run)
+from vaelab.runs import CONFIG_FILE, RESUMABLE_OVERRIDES, RunError, evaluate_run, fit_config, load_run
 from vaelab.train import LAST, RunLock
 from vaelab.train.distributed import current_group
 
@@ -57,7 +57,7 @@ def train_model(model: nn.Module, config: Config, run_dir: str | Path, resume: b
             _check_resumable(config, run_dir)
         elif (run_dir / LAST).exists():
             raise RunError(f"{run_dir} already holds a run; pass resume=True to continue it or choose another run_dir")
-        return fit_config(config, run_dir, resume=resume and (run_dir / LAST).exists(), model=model)
+        return fit_config(config, run_dir, resume=resume, model=model)
 
 
 def evaluate_model(model: nn.Module, run_dir: str | Path, split: str = "test", iw_samples: int | None = None,

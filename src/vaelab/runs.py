@@ -600,4 +600,5 @@ def classify_run(run_dir: str | Path, file: str | Path, out: str | Path | None =
     probs_path = out.with_name(out.name.removesuffix(".npy").removesuffix(".labels") + ".probs.npy")
     np.save(probs_path, probs.numpy())
     return {"n": int(x.shape[0]), "labels": out, "probs": probs_path,
-            "counts": torch.bincount(labels, minlength=probs.shape[1]).tolist(), "class_names": list(splits.class_names)}
+            "counts": torch.bincount(labels, minlength=probs.shape[1]).tolist(),
+            "class_names": list(splits.class_names)}

@@ -84,12 +84,15 @@ def test_auxiliary_families_with_own_networks_train_a_step(tmp_path, family):
 
 
 def test_m2_enumerates_labels_through_an_own_decoder():
-    params = load_config(None, ["model.family=m2", "model.classes=3", "model.latent=4", "model.hidden=[8]"]).model.params
-    model = M2(64, params, encoder=encoder(), decoder=decoder(4 + 3))
+    config = load_config(None, ["model.family=m2", "model.classes=3", "model.latent=4", "model.hidden=[8]"])
+    model = M2(64, config.model.params, encoder=encoder(), decoder=decoder(4 + 3))
     x = torch.rand(5, 64).bernoulli()
     out = model(x, None, n_samples=2)  # C*S*B = 30 rows, class-major
     assert out.px.batch_shape == (30,) and out.label.y.tolist()[::10] == [0, 1, 2]
-    assert model.classify(x).shape == (5, 3) and model.decode(torch.zeros(4, 4), torch.arange(4) % 3).batch_shape == (4,)
+    # the broadcast parts reach the decoder joined as [y, z], row by row: decode(z, y) gives the same p(x|y,z)
+    again = model.decode(out.latents[0].z, out.label.y)
+    torch.testing.assert_close(again.mean, out.px.mean)
+    assert model.classify(x).shape == (5, 3)
 
 
 def test_the_initialisation_scheme_leaves_own_networks_as_made():
