@@ -7,7 +7,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "vaelab"
 LEVEL = {"files": -1, "distributions": 0, "layers": 1, "models": 2, "objectives": 3, "execution": 3.5, "train": 4, "evaluation": 4,
          "config": 5, "generation": 5.5, "runs": 6, "experiments": 7, "cli": 8,
-         "reports": 6.5, "pretrained": 6.6, "api": 6.8,  # reports, pretrained, api, experiments compose runs
+         "reports": 6.5, "own_models": 6.5, "pretrained": 6.6, "api": 6.8,  # these and experiments compose runs
          "presets": -1}  # the shipped YAML presets, found by name: imports nothing else of the package
 
 

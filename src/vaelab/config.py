@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from vaelab.data.datasets import NEEDS_PATH
 from vaelab.data.labelled import LABELLED_CHOICES, UNLABELLED_SETS
 from vaelab.evaluation.settings import EvalSettings
 from vaelab.models import MODELS
@@ -39,8 +40,11 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class DataConfig:
-    name: str = "digits"  # the data set, a key of vaelab.data.LOADERS
+    name: str = "digits"  # the data set, a key of vaelab.data.LOADERS; npz or images: your own, read from data.path
     root: str | None = None  # a directory holding the data set's files; else VAELAB_DATA, cache, /usr/share
+    path: str | None = None  # npz: the .npz file; images: the folder of PNG/JPEG images (docs/guides/own-data.md)
+    image_size: tuple[int, ...] | None = None  # images: resize every image to [H, W]; none keeps sizes (must agree)
+    test_fraction: float = 0.1  # npz/images without a test split: share carved off as test (fixed-seed permutation)
     binarize: bool = True  # Bernoulli models: re-binarise training data every epoch, val/test once
     validation: int = 100  # training examples held out for model selection (never trained on)
     download: bool = True  # download (SHA-256 checked) when no local copy is found and a network exists
@@ -52,6 +56,7 @@ class DataConfig:
     drop_std: float = 0.0  # drop inputs whose training std is below this (ADGM MNIST: 0.1 -> 444 inputs)
 
     def __post_init__(self) -> None:
+        self._check_own_data()
         if self.validation < 0:
             raise ValueError(f"data.validation must be >= 0, got {self.validation}")
         if self.dequantize and self.binarize:
@@ -72,6 +77,19 @@ class DataConfig:
                              f"got {self.binarize_every!r}")
         if self.binarize_every == "step" and not self.binarize:
             raise ValueError("data.binarize_every step re-binarises training data: it needs data.binarize: true")
+
+    def _check_own_data(self) -> None:
+        """data.path, data.image_size, data.test_fraction: only for (and, path, needed by) npz and images."""
+        own = NEEDS_PATH.get(self.name)
+        if own is not None and not self.path:
+            raise ValueError(f"data.name {self.name} reads your own data from data.path: set data.path to your {own}")
+        if own is None and (self.path is not None or self.image_size is not None):
+            raise ValueError(f"data.path and data.image_size are for your own data (data.name npz or images), not "
+                             f"{self.name}; remove them")
+        if self.image_size is not None and (len(self.image_size) != 2 or min(self.image_size) < 1):
+            raise ValueError(f"data.image_size must be [H, W] with positive sizes, got {list(self.image_size)}")
+        if not 0 < self.test_fraction < 1:
+            raise ValueError(f"data.test_fraction must lie strictly between 0 and 1, got {self.test_fraction}")
 
 
 @dataclass(frozen=True)

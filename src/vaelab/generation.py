@@ -115,7 +115,9 @@ def sample_quality(model: nn.Module, config: Config, agg: AggregatePosterior | N
     """Fréchet distances of generated means (prior and aggregate) to the test images, in the feature space of
     the stored fd_classifier and, with an Inception file, of Inception (FID); plus the training images'
     distance to the test images as the floor a perfect model reaches with that many images."""
-    data = load_dataset(config.data.name, root=config.data.root, download=config.data.download)
+    data = load_dataset(config.data.name, root=config.data.root, download=config.data.download,
+                        path=config.data.path, image_size=config.data.image_size,
+                        test_fraction=config.data.test_fraction)
     train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
     test_x = torch.from_numpy(data.x_test)
     clf, meta = load_or_train_classifier(config.eval.classifier_dir or default_classifier_dir(), data.name, train,

@@ -9,6 +9,7 @@ sample and report can read a run while it trains (docs/guides/run-folder.md).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -62,7 +63,9 @@ def prepare_data(config: Config) -> Splits:
     if observation in DECODER_VARIANCE_HEADS and config.data.binarize:
         raise ConfigError(f"model.observation {observation} models real-valued data but data.binarize is true: "
                           "set data.binarize: false")
-    dataset = load_dataset(config.data.name, root=config.data.root, download=config.data.download)
+    dataset = load_dataset(config.data.name, root=config.data.root, download=config.data.download,
+                           path=config.data.path, image_size=config.data.image_size,
+                           test_fraction=config.data.test_fraction)
     splits = make_splits(dataset, config.data.validation, config.train.seed, config.data.binarize)
     if config.data.dequantize:  # held-out sets: noise drawn once, with fixed seeds
         levels = grey_levels(config.data.name)
@@ -103,9 +106,60 @@ def build_model(config: Config, input_dim: int) -> nn.Module:
                           "model.hidden or model.latent") from None
 
 
-def model_metadata(config: Config, input_dim: int) -> dict[str, Any]:
-    """What a checkpoint records of its model, to refuse one from another model."""
-    return {"family": config.model.family, "params": config_to_dict(config)["model"], "input_dim": input_dim}
+def model_metadata(config: Config, input_dim: int, architecture: str | None = None) -> dict[str, Any]:
+    """What a checkpoint records of its model, to refuse one from another model (architecture: see own_architecture)."""
+    own = {} if architecture is None else {"architecture": architecture}
+    return {"family": config.model.family, "params": config_to_dict(config)["model"], "input_dim": input_dim, **own}
+
+
+def _layout(model: nn.Module) -> str:
+    """A digest of the names and shapes of a model's parameters and buffers."""
+    text = ";".join(f"{k}:{tuple(v.shape)}" for k, v in model.state_dict().items())
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def own_architecture(model: nn.Module | None, config: Config, input_dim: int) -> str | None:
+    """For a model object built in Python (own networks, docs/guides/own-networks.md): its class and a digest of its
+    layout, which its checkpoints record; None when it has the layout config.model builds (or none was given)."""
+    if model is None:
+        return None
+    name = f"{type(model).__name__} {_layout(model)}"
+    try:
+        with torch.device("meta"):  # shapes only: no memory, no draw from the random generator
+            built = MODELS[config.model.family](input_dim, config.model.params)
+    except (RuntimeError, NotImplementedError, TypeError, ValueError):
+        return name
+    return None if type(built) is type(model) and _layout(built) == _layout(model) else name
+
+
+def _check_fits(model: nn.Module, splits: Splits) -> None:
+    """ConfigError unless a model object given from Python reads this data: one pass over two training examples."""
+    x, dim = splits.train[:2], splits.train.shape[1]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            px = model(x).px
+    except Exception as err:  # noqa: BLE001 - whatever the model's own code raises, the cause is the same
+        raise ConfigError(f"the model given fails on this data's examples of {dim} inputs ({type(err).__name__}: "
+                          f"{str(err).splitlines()[0][:160]}); build it with input_dim {dim}") from None
+    finally:
+        model.train(was_training)
+    if tuple(px.event_shape) != (dim,):
+        raise ConfigError(f"the model's p(x|.) has event shape {tuple(px.event_shape)} but the data have {dim} inputs "
+                          f"per example; build it with input_dim {dim}")
+
+
+def _check_architecture(path: Path, state: dict[str, Any], want: str | None) -> None:
+    have = state.get("metadata", {}).get("architecture")
+    if have == want:
+        return
+    if want is None:
+        raise CheckpointError(f"checkpoint {path} holds a model with own networks ({have}) that config.yaml cannot "
+                              "rebuild; load it in Python with vaelab.own_models.evaluate_model(model, run_dir), the "
+                              "model built as for training")
+    raise CheckpointError(f"checkpoint {path} holds {have or 'the model config.yaml describes'}, not the model given "
+                          f"({want}); build the model as it was built for training")
 
 
 def _with_current_defaults(metadata: dict[str, Any]) -> dict[str, Any]:
@@ -119,13 +173,16 @@ def _with_current_defaults(metadata: dict[str, Any]) -> dict[str, Any]:
         return metadata  # not a model this version can build: the comparison will say so
 
 
-def check_checkpoint(path: Path, config: Config, input_dim: int, fallback: bool = False) -> tuple[Path, dict[str, Any]]:
+def check_checkpoint(path: Path, config: Config, input_dim: int, fallback: bool = False,
+                     architecture: str | None = None) -> tuple[Path, dict[str, Any]]:
     """(the file read, its state): a verified checkpoint that holds the model this config describes.
 
     fallback: where `path` is damaged, read its previous version instead (announced on stderr).
+    architecture: that of a model object given from Python (own_architecture); None for the one config builds.
     """
     read, state = read_checkpoint(path, fallback)
     check_metadata(read, state, model_metadata(config, input_dim), normalise=_with_current_defaults)
+    _check_architecture(read, state, architecture)
     return read, state
 
 
@@ -188,6 +245,9 @@ def _semi_supervised_task(config: Config, splits: Splits, run_dir: Path) -> Semi
     if d.labelled_per_class < 1:
         raise ConfigError(f"model.family {config.model.family} is semi-supervised: set data.labelled_per_class "
                           f"(labelled examples per class, e.g. 10 for MNIST with 100 labels)")
+    if splits.num_classes == 0:
+        raise ConfigError(f"model.family {config.model.family} learns from labels but {d.path or d.name} holds none "
+                          f"(npz: add y; images: one folder per class); train an unsupervised family on it instead")
     if p.classes != splits.num_classes:
         raise ConfigError(f"model.classes is {p.classes} but {d.name} has {splits.num_classes} classes; "
                           f"set model.classes: {splits.num_classes}")
@@ -265,16 +325,27 @@ def train_run(config_path: str | Path | dict | Config | None, run_dir: str | Pat
 def _train_process(config_path: str | Path | dict | Config | None, run_dir: Path, overrides: list[str], resume: bool,
                    init_from: str | Path | None, fallback: bool) -> list[dict]:
     """One process's part of train_run, the run folder's lock being held (by this process or its launcher)."""
-    group = current_group()
     config = _train_config(config_path, run_dir, overrides, resume)
+    return fit_config(config, run_dir, resume, init_from, fallback)
+
+
+def fit_config(config: Config, run_dir: Path, resume: bool = False, init_from: str | Path | None = None,
+               fallback: bool = False, model: nn.Module | None = None) -> list[dict]:
+    """Train config's model (or `model`, an object built in Python) on config's data in run_dir, whose lock the
+    caller holds; the part of vaelab train after the config is read (see train_run for the arguments)."""
+    group = current_group()
     splits = prepare_data(config)
     dim = splits.train.shape[1]
     torch.manual_seed(config.train.seed)  # the initial weights depend on the seed alone
-    model = build_model(config, dim)
+    architecture = own_architecture(model, config, dim)
+    if model is None:
+        model = build_model(config, dim)
+    else:
+        _check_fits(model, splits)
     if init_from is not None:
         if resume:
             raise RunError("--init-from starts a new run; it cannot be combined with --resume")
-        path, state = check_checkpoint(Path(init_from) / LAST, config, dim, fallback)
+        path, state = check_checkpoint(Path(init_from) / LAST, config, dim, fallback, architecture)
         load_weights(model, state, path)
     try:
         check_freeze(model, config.train.freeze)
@@ -286,19 +357,20 @@ def _train_process(config_path: str | Path | dict | Config | None, run_dir: Path
     if resume and not (run_dir / LAST).exists() and not previous_path(run_dir / LAST).exists():
         resume = False  # killed before the first checkpoint: start from the beginning
     data = TASKS[takes_labels(MODELS[config.model.family])](config, splits, run_dir)
-    start = _resume_state(run_dir, config, dim, fallback, promote=group.main) if resume else False
-    return fit(model, data, config.train, run_dir, start, model_metadata(config, dim), hold_lock=False)
+    start = (_resume_state(run_dir, config, dim, fallback, promote=group.main, architecture=architecture)
+             if resume else False)
+    return fit(model, data, config.train, run_dir, start, model_metadata(config, dim, architecture), hold_lock=False)
 
 
 def _resume_state(run_dir: Path, config: Config | None, input_dim: int, fallback: bool,
-                  promote: bool = True) -> dict[str, Any]:
+                  promote: bool = True, architecture: str | None = None) -> dict[str, Any]:
     """The checkpoint a resume starts from, checked against the config (when given); after a fallback the
     previous checkpoint takes the damaged one's place (which is kept as checkpoint.pt.damaged)."""
     last = run_dir / LAST
     if config is None:
         path, state = read_checkpoint(last, fallback)
     else:
-        path, state = check_checkpoint(last, config, input_dim, fallback)
+        path, state = check_checkpoint(last, config, input_dim, fallback, architecture)
     if path != last and promote:
         damaged = promote_previous(last)
         print(f"vaelab: the damaged checkpoint is kept as {damaged}; {last} is now a copy of {path}", file=sys.stderr)
@@ -327,12 +399,14 @@ def _train_config(config_path: str | Path | dict | Config | None, run_dir: Path,
     return config
 
 
-def load_run(run_dir: str | Path, checkpoint: str = "best", eval_overrides: list[str] = (), fallback: bool = False
-             ) -> tuple[Config, nn.Module, Splits, dict]:
+def load_run(run_dir: str | Path, checkpoint: str = "best", eval_overrides: list[str] = (), fallback: bool = False,
+             model: nn.Module | None = None) -> tuple[Config, nn.Module, Splits, dict]:
     """Rebuild a run's config, data splits and model with the weights of its best or last checkpoint.
 
     eval_overrides: `eval.KEY=VALUE` settings for this evaluation only (the run's config file is unchanged).
     fallback: where the checkpoint is damaged, read its previous version (best.prev.pt, checkpoint.prev.pt).
+    model: the model object to load the weights into, for a run trained with own networks (own_models.py);
+    None builds the one config.yaml describes.
 
     The model is returned in eval mode, its batch-norm statistics recomputed over the training data
     (binarised once with a fixed seed, and z drawn with a fixed seed), as the original LVAE code did before every
@@ -348,11 +422,12 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", eval_overrides: list
         raise RunError(f"--set {bad[0]}: evaluation may change eval.* settings only")
     config = _run_config(run_dir, list(eval_overrides))
     splits = prepare_data(config)
-    model = build_model(config, splits.train.shape[1])
+    architecture = own_architecture(model, config, splits.train.shape[1])
+    model = build_model(config, splits.train.shape[1]) if model is None else model
     path = run_dir / (BEST if checkpoint == "best" else LAST)
     if checkpoint == "best" and not path.exists() and not previous_path(path).exists():
         path = run_dir / LAST
-    path, state = check_checkpoint(path, config, splits.train.shape[1], fallback)
+    path, state = check_checkpoint(path, config, splits.train.shape[1], fallback, architecture)
     load_weights(model, state, path)
     if has_batchnorm(model):  # seeded: the generative path's statistics depend on the z drawn, so the same
         # checkpoint always gives the same model (and an export the numbers of evaluate); the caller's state is kept
@@ -403,12 +478,12 @@ def _generation_report(run_dir: Path, config: Config, model: nn.Module, splits: 
 def evaluate_run(run_dir: str | Path, split: str = "test", iw_samples: int | None = None,
                  checkpoint: str = "best", limit: int | None = None, progress: bool = True,
                  quality: bool = False, inception: str | None = None, overrides: list[str] = (),
-                 fallback: bool = False) -> dict[str, Any]:
+                 fallback: bool = False, model: nn.Module | None = None) -> dict[str, Any]:
     """`vaelab evaluate`: ELBO, L_K, KL per layer, active units of one split, KL(aggregate posterior || prior)
     and, with quality, Fréchet distances of prior and aggregate samples; written to eval.json.
-    overrides: eval.* settings for this evaluation (e.g. eval.compile=true); fallback: see load_run."""
+    overrides: eval.* settings for this evaluation (e.g. eval.compile=true); fallback, model: see load_run."""
     run_dir = Path(run_dir)
-    config, model, splits, state = load_run(run_dir, checkpoint, overrides, fallback)
+    config, model, splits, state = load_run(run_dir, checkpoint, overrides, fallback, model)
     s = config.eval
     k = iw_samples or s.iw_samples
     x = _split_tensor(splits, config, split)[: limit or None]
@@ -538,4 +613,5 @@ def classify_run(run_dir: str | Path, file: str | Path, out: str | Path | None =
     probs_path = out.with_name(out.name.removesuffix(".npy").removesuffix(".labels") + ".probs.npy")
     np.save(probs_path, probs.numpy())
     return {"n": int(x.shape[0]), "labels": out, "probs": probs_path,
-            "counts": torch.bincount(labels, minlength=probs.shape[1]).tolist()}
+            "counts": torch.bincount(labels, minlength=probs.shape[1]).tolist(),
+            "class_names": list(splits.class_names)}

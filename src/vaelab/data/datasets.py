@@ -15,8 +15,11 @@ from sklearn.model_selection import train_test_split
 from vaelab.data.download import download_dataset
 from vaelab.data.errors import DataError
 from vaelab.data.idx import read_idx
+from vaelab.data.images import load_images
 from vaelab.data.moons import load_moons
 from vaelab.data.norb import load_norb
+from vaelab.data.npz import load_npz
+from vaelab.data.own import OWN_TEST_FRACTION, OwnData
 from vaelab.data.svhn import load_svhn
 from vaelab.data.locate import (
     cache_dir,
@@ -56,6 +59,7 @@ class Dataset:
     bounded: bool = True  # values in [0, 1]; False for real-valued data (standardised images, the moons)
     noise_width: np.ndarray | None = None  # (D,) float32: one grey level in stored units; training adds fresh
     # U[0, 1) * noise_width every epoch, validation and test once (SVHN, NORB: uniform dequantisation)
+    class_names: tuple[str, ...] = ()  # name of each class 0..C-1 where the source gives them (image folders)
 
     def __post_init__(self) -> None:
         width = math.prod(self.image_shape)
@@ -74,7 +78,18 @@ class Dataset:
             raise DataError(f"{self.name}: noise_width must have shape ({width},), got {self.noise_width.shape}")
 
 
-Loader = Callable[[str | Path | None, bool], Dataset]
+@dataclass(frozen=True)
+class DataRequest:
+    """What a loader is told: the data.root, data.download, data.path and data.image_size of a config."""
+
+    root: str | Path | None = None
+    download: bool = True
+    path: str | Path | None = None
+    image_size: tuple[int, int] | None = None
+    test_fraction: float = OWN_TEST_FRACTION
+
+
+Loader = Callable[[DataRequest], Dataset]
 
 
 def _load_digits(root: str | Path | None, download: bool) -> Dataset:
@@ -148,24 +163,55 @@ def _from_fields(name: str, read: Callable[..., dict], root: str | Path | None, 
     return Dataset(name, **read(root, download))
 
 
+def _built_in(name: str, load: Callable[[str | Path | None, bool], Dataset], request: DataRequest) -> Dataset:
+    """A data set known by name: it reads data.root (or the default places), never data.path."""
+    if request.path is not None or request.image_size is not None:
+        raise DataError(f"data.path and data.image_size are for one's own data (data.name: npz or images), not "
+                        f"'{name}'; remove them (data.root gives the folder of {name}'s files)")
+    return load(request.root, request.download)
+
+
+def _own(name: str, read: Callable[[OwnData], dict], request: DataRequest) -> Dataset:
+    """One's own data from data.path (an .npz file, a folder of images); the Dataset is named by the path."""
+    if request.root is not None:
+        raise DataError(f"data.root is for the data sets known by name; data.name {name} reads data.path: "
+                        f"remove data.root")
+    if request.path is None:
+        raise DataError(f"data.name {name} reads data.path: set it to your {NEEDS_PATH[name]}")
+    path = Path(request.path).expanduser()
+    if not path.exists():
+        raise DataError(f"data.path {path} does not exist; give the path of your {NEEDS_PATH[name]} (relative "
+                        f"paths start from the working directory)")
+    return Dataset(str(path), **read(OwnData(path, request.image_size, request.test_fraction)))
+
+
+NEEDS_PATH = {"npz": ".npz file", "images": "folder of PNG/JPEG images"}  # data.name -> what data.path names
+
 LOADERS: dict[str, Loader] = {
-    "digits": _load_digits,
-    "mnist": partial(_load_idx, "mnist"),
-    "fashion-mnist": partial(_load_idx, "fashion-mnist"),
-    "moons": partial(_from_fields, "moons", load_moons),
-    "svhn": partial(_from_fields, "svhn", load_svhn),
-    "svhn-train": partial(_from_fields, "svhn-train", partial(load_svhn, extra=False)),
-    "norb": partial(_from_fields, "norb", load_norb),
+    "digits": partial(_built_in, "digits", _load_digits),
+    "mnist": partial(_built_in, "mnist", partial(_load_idx, "mnist")),
+    "fashion-mnist": partial(_built_in, "fashion-mnist", partial(_load_idx, "fashion-mnist")),
+    "moons": partial(_built_in, "moons", partial(_from_fields, "moons", load_moons)),
+    "svhn": partial(_built_in, "svhn", partial(_from_fields, "svhn", load_svhn)),
+    "svhn-train": partial(_built_in, "svhn-train",
+                          partial(_from_fields, "svhn-train", partial(load_svhn, extra=False))),
+    "norb": partial(_built_in, "norb", partial(_from_fields, "norb", load_norb)),
+    "npz": partial(_own, "npz", load_npz),
+    "images": partial(_own, "images", load_images),
 }
 
 
-def load_dataset(name: str, root: str | Path | None = None, download: bool = True) -> Dataset:
+def load_dataset(name: str, root: str | Path | None = None, download: bool = True, path: str | Path | None = None,
+                 image_size: tuple[int, int] | None = None, test_fraction: float = OWN_TEST_FRACTION) -> Dataset:
     """Load data set `name` (a key of LOADERS) as flat float32 (in [0, 1] unless Dataset.bounded is False).
 
     root: a directory holding the four IDX files (the config's data.root); None searches the
     default places (see vaelab.data.locate). download: fetch the files when no copy is found.
+    path, image_size, test_fraction: one's own data (name npz or images; vaelab.data.npz, vaelab.data.images):
+    the file or folder, the (H, W) every image is resized to, the share carved off as test when the files
+    hold no test split (vaelab.data.own).
     """
     loader = LOADERS.get(name)
     if loader is None:
         raise DataError(f"unknown data set '{name}'; choose one of: {', '.join(LOADERS)}")
-    return loader(root, download)
+    return loader(DataRequest(root, download, path, None if image_size is None else tuple(image_size), test_fraction))

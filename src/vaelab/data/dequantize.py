@@ -16,7 +16,7 @@ from vaelab.data.checks import check_real_valued
 from vaelab.data.errors import DataError
 
 # Number of grey levels of each data set's stored pixels.
-GREY_LEVELS: dict[str, int] = {"mnist": 256, "fashion-mnist": 256, "digits": 17}
+GREY_LEVELS: dict[str, int] = {"mnist": 256, "fashion-mnist": 256, "digits": 17, "images": 256}
 
 
 def grey_levels(name: str) -> int:

@@ -55,6 +55,7 @@ class Splits:
     noise_width: torch.Tensor | None = None  # (D,): train gets fresh U[0,1) * noise_width every epoch (val, test once)
     val_grey: torch.Tensor | None = None  # (V, D): when binarize, the grey levels behind val (eval.classify_inputs)
     test_grey: torch.Tensor | None = None  # (M, D): the same for test
+    class_names: tuple[str, ...] = ()  # name of each class 0..C-1 where the data set gives them
 
 
 def make_splits(dataset: Dataset, validation: int, seed: int, binarize: bool) -> Splits:
@@ -64,8 +65,9 @@ def make_splits(dataset: Dataset, validation: int, seed: int, binarize: bool) ->
     test with seed + 2, once; train stays as grey levels. A data set with a noise_width (SVHN, NORB) has its
     uniform noise added to validation (seed + 3) and test (seed + 4) once; train stays noise-free.
     """
-    check_real_valued(dataset.x_train, f"{dataset.name} training set", dataset.bounded)
-    check_real_valued(dataset.x_test, f"{dataset.name} test set", dataset.bounded)
+    unit = dataset.bounded or binarize  # binarisation reads every value as a probability
+    check_real_valued(dataset.x_train, f"{dataset.name} training set", unit)
+    check_real_valued(dataset.x_test, f"{dataset.name} test set", unit)
     train_idx, val_idx = split_validation(len(dataset.x_train), validation, seed)
     # Fancy indexing and torch.tensor copy, so the splits never alias the Dataset's arrays.
     val = torch.from_numpy(dataset.x_train[val_idx])  # (V, D)
@@ -91,4 +93,5 @@ def make_splits(dataset: Dataset, validation: int, seed: int, binarize: bool) ->
         noise_width=width,
         val_grey=val_grey,
         test_grey=test_grey,
+        class_names=dataset.class_names,
     )

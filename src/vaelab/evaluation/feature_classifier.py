@@ -8,7 +8,9 @@ Stored as <classifier_dir>/<data set>.pt: tensors and plain values only, loaded 
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -68,11 +70,21 @@ def classifier_features(clf: FeatureClassifier, x: Tensor, batch_size: int = 100
     return torch.cat([clf.features(xb.clamp(0, 1)) for xb in x.split(batch_size)]).double().numpy()
 
 
+def _file_stem(dataset: str) -> str:
+    """A file name for the data set: its name, or for one's own data (named by a path) the path's last part and a
+    digest of the whole path, so two files of the same name keep two classifiers."""
+    if re.fullmatch(r"[\w.-]+", dataset):
+        return dataset
+    digest = hashlib.sha256(dataset.encode()).hexdigest()[:12]
+    stem = re.sub(r"[^\w.-]", "_", Path(dataset).name)
+    return f"{stem}-{digest}"
+
+
 def load_or_train_classifier(folder: str | Path, dataset: str, train: tuple[Tensor, Tensor],
                              test: tuple[Tensor, Tensor], num_classes: int, epochs: int = 5,
                              seed: int = 0) -> tuple[FeatureClassifier, dict[str, Any]]:
     """The stored classifier of `dataset` in folder, trained and stored first if absent (or of other settings)."""
-    path = Path(folder).expanduser() / f"{dataset}.pt"
+    path = Path(folder).expanduser() / f"{_file_stem(dataset)}.pt"
     want = {"dataset": dataset, "input_dim": int(train[0].shape[1]), "num_classes": num_classes,
             "hidden": list(HIDDEN), "epochs": epochs, "seed": seed}
     if path.is_file():

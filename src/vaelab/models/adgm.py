@@ -24,6 +24,7 @@ from vaelab.layers import MLP
 from vaelab.layers.heads import diagonal_normal
 from vaelab.models.base import Latent, ModelOutput, repeat_samples
 from vaelab.models.conditional import ConditionalMLP, gaussian_head, initialise_, observation_head
+from vaelab.models.networks import JoinedInputs, first_block, own_modules
 from vaelab.models.semisupervised import (AuxiliaryParams, LabelledModel, Rows, label_site, repeat_gaussian,
                                           standard_normal)
 
@@ -42,22 +43,27 @@ class Inferred:
 
 
 class AuxiliaryInference(nn.Module):
-    """q(a|x) q(y|a,x) q(z|a,y,x) (ADGM eqs. 7-9)."""
+    """q(a|x) q(y|a,x) q(z|a,y,x) (ADGM eqs. 7-9).
 
-    def __init__(self, input_dim: int, p: AuxiliaryParams) -> None:
+    encoder: an own feature network x (B, D) -> (B, H) that the three networks read in place of x
+    (models/networks.py); `width` is H (D without one).
+    """
+
+    def __init__(self, input_dim: int, p: AuxiliaryParams, encoder: nn.Module | None = None) -> None:
         super().__init__()
         h = p.hidden[-1]
         self.params = p
-        self.q_a = MLP(input_dim, list(p.hidden), p.activation, p.batch_norm)
+        self.features, self.width = first_block(encoder, nn.Identity(), input_dim, input_dim, "encoder")
+        self.q_a = MLP(self.width, list(p.hidden), p.activation, p.batch_norm)
         self.q_a_head = gaussian_head(h, p.auxiliary, p.var_floor)
-        self.q_y = ConditionalMLP((input_dim, p.auxiliary), p.hidden, p.activation, p.batch_norm)
+        self.q_y = ConditionalMLP((self.width, p.auxiliary), p.hidden, p.activation, p.batch_norm)
         self.q_y_head = nn.Linear(h, p.classes)
         a_in = (p.auxiliary,) if p.q_z_reads_a else ()  # q(z|a,y,x), or q(z|y,x) as in the authors' code
-        self.q_z = ConditionalMLP((input_dim, *a_in, p.classes), p.hidden, p.activation, p.batch_norm)
+        self.q_z = ConditionalMLP((self.width, *a_in, p.classes), p.hidden, p.activation, p.batch_norm)
         self.q_z_head = gaussian_head(h, p.latent, p.var_floor)
 
     def q_a_params(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """(mean, variance) of q(a|x), each (B, D_a)."""
+        """(mean, variance) of q(a|x), each (B, D_a), from the features of x (B, width): self.features(x)."""
         return self.q_a_head.params(self.q_a(x))
 
     def logits(self, x: Tensor, a: Tensor) -> Tensor:
@@ -65,6 +71,7 @@ class AuxiliaryInference(nn.Module):
         return self.q_y_head(self.q_y(x, a))
 
     def forward(self, x: Tensor, y: Tensor | None, rows: Rows) -> Inferred:
+        x = self.features(x)  # (B, width): what the networks read of x (x itself unless an encoder is given)
         mean, var = self.q_a_params(x)  # once per example
         mean, var = repeat_samples(mean, rows.samples), repeat_samples(var, rows.samples)  # (S*B, D_a)
         a = diagonal_normal(mean, var).rsample()
@@ -80,6 +87,7 @@ class AuxiliaryInference(nn.Module):
     @torch.no_grad()
     def classify(self, x: Tensor, n_samples: int) -> Tensor:
         """q(y|a,x) averaged over n_samples draws of a ~ q(a|x), (B, C)."""
+        x = self.features(x)
         mean, var = self.q_a_params(x)
         a = diagonal_normal(repeat_samples(mean, n_samples), repeat_samples(var, n_samples)).sample()
         probs = torch.softmax(self.logits(repeat_samples(x, n_samples), a), -1)
@@ -88,6 +96,7 @@ class AuxiliaryInference(nn.Module):
     @torch.no_grad()
     def encode_z(self, x: Tensor, y: Tensor) -> Tensor:
         """Mean of q(z | a, y, x) at a = mean of q(a|x), (B, D_z)."""
+        x = self.features(x)
         a, _ = self.q_a_params(x)
         y1 = torch.nn.functional.one_hot(y, self.params.classes).to(x.dtype)
         return self.q_z_head.params(self.q_z(*self._z_parts(x, a, y1)))[0]
@@ -112,10 +121,10 @@ class AuxiliaryModel(LabelledModel):
 
     Params = AuxiliaryParams
 
-    def __init__(self, input_dim: int, params: AuxiliaryParams) -> None:
+    def __init__(self, input_dim: int, params: AuxiliaryParams, encoder: nn.Module | None = None) -> None:
         super().__init__()
         self.params = params
-        self.inference = AuxiliaryInference(input_dim, params)
+        self.inference = AuxiliaryInference(input_dim, params, encoder)
 
     def classify(self, x: Tensor, n_samples: int = 1) -> Tensor:
         """(B, C): q(y|a,x) averaged over n_samples draws of a."""
@@ -127,22 +136,28 @@ class AuxiliaryModel(LabelledModel):
     @torch.no_grad()
     def auxiliary_mean(self, x: Tensor) -> Tensor:
         """Mean of q(a|x), (B, D_a): the auxiliary space of ADGM Fig. 2d and 4b."""
-        return self.inference.q_a_params(x)[0]
+        return self.inference.q_a_params(self.inference.features(x))[0]
 
 
 class ADGM(AuxiliaryModel):
-    """p(y) p(z) p(a|z,y,x) (or p(a|z,y), or p(a)) p(x|y,z) with q(a|x) q(y|a,x) q(z|a,y,x) (or q(z|y,x))."""
+    """p(y) p(z) p(a|z,y,x) (or p(a|z,y), or p(a)) p(x|y,z) with q(a|x) q(y|a,x) q(z|a,y,x) (or q(z|y,x)).
 
-    def __init__(self, input_dim: int, params: AuxiliaryParams) -> None:
-        super().__init__(input_dim, params)
+    encoder: an own feature network x (B, D) -> (B, H) read in place of x by q(a|x), q(y|a,x), q(z|a,y,x) and
+    p(a|z,y,x); decoder: an own network [y, z] (N, C + D_z) -> (N, H) under p(x|y,z) (models/networks.py).
+    """
+
+    def __init__(self, input_dim: int, params: AuxiliaryParams, encoder: nn.Module | None = None,
+                 decoder: nn.Module | None = None) -> None:
+        super().__init__(input_dim, params, encoder)
         p = params
-        self.p_x = ConditionalMLP((p.classes, p.latent), p.hidden, p.activation, p.batch_norm)
-        self.p_x_head = observation_head(p.observation, p.hidden[-1], input_dim, p.obs_var_floor)
+        self.p_x = (ConditionalMLP((p.classes, p.latent), p.hidden, p.activation, p.batch_norm) if decoder is None
+                    else JoinedInputs(decoder, (p.classes, p.latent), "decoder"))
+        self.p_x_head = observation_head(p.observation, self.p_x.out_features, input_dim, p.obs_var_floor)
         if p.aux_prior == "conditional":  # else p(a) = N(0, I): no network (the authors' code, adgmssl.py:187-189)
-            x_in = (input_dim,) if p.aux_reads_x else ()
+            x_in = (self.inference.width,) if p.aux_reads_x else ()
             self.p_a = ConditionalMLP((*x_in, p.classes, p.latent), p.hidden, p.activation, p.batch_norm)
             self.p_a_head = gaussian_head(p.hidden[-1], p.auxiliary, p.var_floor)
-        initialise_(self, p.init)
+        initialise_(self, p.init, keep=own_modules(encoder, decoder))
 
     def forward(self, x: Tensor, y: Tensor | None = None, n_samples: int = 1) -> ModelOutput:
         rows = self.rows(x, y, n_samples)

@@ -139,9 +139,14 @@ def authors_init_(module: nn.Module) -> nn.Module:
 INITS = {"glorot": glorot_, "authors": authors_init_}  # model.init of the semi-supervised families
 
 
-def initialise_(module: nn.Module, scheme: str) -> nn.Module:
-    """Initialise every linear layer of `module` by the scheme named (a key of INITS)."""
-    return INITS[scheme](module)
+def initialise_(module: nn.Module, scheme: str, keep: tuple[nn.Module, ...] = ()) -> nn.Module:
+    """Initialise every linear layer of `module` by the scheme named (a key of INITS), except inside the modules
+    of `keep` (own networks, models/networks.py), whose weights stay as their author made them."""
+    saved = [{k: v.clone() for k, v in m.state_dict().items()} for m in keep]
+    INITS[scheme](module)
+    for m, state in zip(keep, saved):
+        m.load_state_dict(state)
+    return module
 
 
 def gaussian_head(in_features: int, out_features: int, var_floor: float) -> GaussianHead:

@@ -15,6 +15,7 @@ from torch.distributions import Distribution, Independent, Normal
 
 from vaelab.layers import FLOWS, MLP, GaussianHead, make_observation_head
 from vaelab.layers.heads import OBSERVATION_HEADS, diagonal_normal
+from vaelab.models.networks import first_block
 from vaelab.models.posterior_flows import FLOW_LAYERS
 
 
@@ -71,9 +72,12 @@ class HierarchyParams:
 
 
 class TopDownGenerative(nn.Module):
-    """p(z_L) = N(0, I), p(z_i | z_{i+1}) Gaussian, p(x | z_1) Bernoulli or Gaussian."""
+    """p(z_L) = N(0, I), p(z_i | z_{i+1}) Gaussian, p(x | z_1) Bernoulli or Gaussian.
 
-    def __init__(self, input_dim: int, p: HierarchyParams) -> None:
+    decoder: an own network z_1 (N, latent[0]) -> (N, H) in place of the MLP under p(x | z_1) (models/networks.py).
+    """
+
+    def __init__(self, input_dim: int, p: HierarchyParams, decoder: nn.Module | None = None) -> None:
         super().__init__()
         self.latent = tuple(p.latent)
         mlp = lambda n_in, width: MLP(n_in, [width, width], p.activation, p.batch_norm)  # noqa: E731
@@ -82,9 +86,9 @@ class TopDownGenerative(nn.Module):
         self.prior_heads = nn.ModuleList(
             GaussianHead(p.hidden[i + 1], p.latent[i], p.var_floor) for i in range(p.layers - 1)
         )
-        self.decoder = mlp(p.latent[0], p.hidden[0])
-        self.observation = make_observation_head(p.observation, p.hidden[0], input_dim, p.obs_var_floor,
-                                                 p.obs_variance)
+        default = mlp(p.latent[0], p.hidden[0]) if decoder is None else None
+        self.decoder, width = first_block(decoder, default, p.hidden[0], p.latent[0], "decoder")
+        self.observation = make_observation_head(p.observation, width, input_dim, p.obs_var_floor, p.obs_variance)
 
     def top_prior(self, n: int, like: Tensor) -> Distribution:
         """p(z_L) = N(0, I) for n rows."""

@@ -14,25 +14,32 @@ from vaelab.layers import MLP, GaussianHead, precision_weighted_merge
 from vaelab.layers.heads import diagonal_normal
 from vaelab.models.base import Latent, ModelOutput, repeat_samples
 from vaelab.models.hierarchy import HierarchyParams, TopDownGenerative
+from vaelab.models.networks import first_block
 from vaelab.models.posterior_flows import PosteriorFlows
 
 
 class LadderVAE(nn.Module):
-    """q(z|x) = q(z_L|x) prod_{i<L} q(z_i | z_{i+1}, x), same generative model and size as the VAE."""
+    """q(z|x) = q(z_L|x) prod_{i<L} q(z_i | z_{i+1}, x), same generative model and size as the VAE.
+
+    encoder, decoder: own networks x (B, D) -> (B, H) in place of the first upward MLP (d_1 = encoder(x)), and
+    z_1 -> (N, H) in place of the MLP under p(x | z_1) (models/networks.py); the heads stay the model's.
+    """
 
     Params = HierarchyParams
 
-    def __init__(self, input_dim: int, params: HierarchyParams) -> None:
+    def __init__(self, input_dim: int, params: HierarchyParams, encoder: nn.Module | None = None,
+                 decoder: nn.Module | None = None) -> None:
         super().__init__()
         p = params
         self.params = p
-        widths = (input_dim, *p.hidden[:-1])  # d_0 = x, d_i = MLP(d_{i-1})  (eq. 13)
-        self.up = nn.ModuleList(
-            MLP(widths[i], [p.hidden[i], p.hidden[i]], p.activation, p.batch_norm) for i in range(p.layers)
-        )
-        self.up_heads = nn.ModuleList(GaussianHead(p.hidden[i], p.latent[i], p.var_floor) for i in range(p.layers))
-        self.generative = TopDownGenerative(input_dim, p)
-        self.posterior_flows = PosteriorFlows(p)  # empty unless model.flow is set
+        mlp = lambda n_in, i: MLP(n_in, [p.hidden[i], p.hidden[i]], p.activation, p.batch_norm)  # noqa: E731
+        first, width = first_block(encoder, mlp(input_dim, 0) if encoder is None else None, p.hidden[0], input_dim,
+                                   "encoder")
+        widths = (width, *p.hidden[1:])  # the width of each d_i, d_i = MLP(d_{i-1})  (eq. 13)
+        self.up = nn.ModuleList([first, *(mlp(widths[i - 1], i) for i in range(1, p.layers))])
+        self.up_heads = nn.ModuleList(GaussianHead(widths[i], p.latent[i], p.var_floor) for i in range(p.layers))
+        self.generative = TopDownGenerative(input_dim, p, decoder)
+        self.posterior_flows = PosteriorFlows(p, width)  # empty unless model.flow is set
 
     def upward_features(self, x: Tensor) -> list[Tensor]:
         """d_i for i = 1..L (eq. 13), each (B, hidden_i)."""

@@ -26,13 +26,17 @@ FLOW_LAYERS: dict[str, Callable[[int], tuple[int, ...]]] = {
 
 
 class PosteriorFlows(nn.Module):
-    """One flow per chosen layer (0-based index i; context width model.hidden[i]); the identity elsewhere."""
+    """One flow per chosen layer (0-based index i; context width model.hidden[i]); the identity elsewhere.
 
-    def __init__(self, p: HierarchyParams) -> None:
+    first_width: the context width of layer 0 when an own encoder gives features of another width.
+    """
+
+    def __init__(self, p: HierarchyParams, first_width: int | None = None) -> None:
         super().__init__()
         chosen = FLOW_LAYERS[p.flow_layers](p.layers) if p.flow != "none" else ()
         settings = FlowSettings(p.flow_steps, p.flow_hidden, p.activation)
-        self.flows = nn.ModuleDict({str(i): make_flow(p.flow, p.latent[i], p.hidden[i], settings) for i in chosen})
+        widths = (first_width or p.hidden[0], *p.hidden[1:])
+        self.flows = nn.ModuleDict({str(i): make_flow(p.flow, p.latent[i], widths[i], settings) for i in chosen})
 
     def applies(self, i: int) -> bool:
         """True when layer i (0-based) has a flow."""

@@ -16,6 +16,7 @@ from torch.distributions import Distribution
 from vaelab.models.adgm import AuxiliaryModel, auxiliary_output
 from vaelab.models.base import ModelOutput
 from vaelab.models.conditional import ConditionalMLP, gaussian_head, initialise_, observation_head
+from vaelab.models.networks import JoinedInputs, own_modules
 from vaelab.models.semisupervised import AuxiliaryParams
 
 
@@ -34,20 +35,27 @@ SDGM_PRIOR = ("model.aux_prior standard_normal is an ADGM option: the SDGM's p(a
 
 
 class SDGM(AuxiliaryModel):
-    """p(y) p(z) p(a|z,y) p(x|a,y,z) with q(a|x) q(y|a,x) q(z|a,y,x)."""
+    """p(y) p(z) p(a|z,y) p(x|a,y,z) with q(a|x) q(y|a,x) q(z|a,y,x).
+
+    encoder: an own feature network x (B, D) -> (B, H) read by the inference networks in place of x; decoder: an
+    own network [a, y, z] (N, D_a + C + D_z) -> (N, H) under p(x|a,y,z) (models/networks.py).
+    """
 
     Params = SkipParams
 
-    def __init__(self, input_dim: int, params: AuxiliaryParams) -> None:
+    def __init__(self, input_dim: int, params: AuxiliaryParams, encoder: nn.Module | None = None,
+                 decoder: nn.Module | None = None) -> None:
         if params.aux_prior != "conditional":
             raise ValueError(SDGM_PRIOR)
-        super().__init__(input_dim, params)
+        super().__init__(input_dim, params, encoder)
         p = params
         self.p_a = ConditionalMLP((p.classes, p.latent), p.hidden, p.activation, p.batch_norm)
         self.p_a_head = gaussian_head(p.hidden[-1], p.auxiliary, p.var_floor)
-        self.p_x = ConditionalMLP((p.auxiliary, p.classes, p.latent), p.hidden, p.activation, p.batch_norm)
-        self.p_x_head = observation_head(p.observation, p.hidden[-1], input_dim, p.obs_var_floor)
-        initialise_(self, p.init)
+        parts = (p.auxiliary, p.classes, p.latent)
+        self.p_x = (ConditionalMLP(parts, p.hidden, p.activation, p.batch_norm) if decoder is None
+                    else JoinedInputs(decoder, parts, "decoder"))
+        self.p_x_head = observation_head(p.observation, self.p_x.out_features, input_dim, p.obs_var_floor)
+        initialise_(self, p.init, keep=own_modules(encoder, decoder))
 
     def forward(self, x: Tensor, y: Tensor | None = None, n_samples: int = 1) -> ModelOutput:
         rows = self.rows(x, y, n_samples)

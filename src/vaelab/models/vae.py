@@ -8,25 +8,32 @@ from torch.distributions import Distribution
 from vaelab.layers import MLP, GaussianHead
 from vaelab.models.base import Latent, ModelOutput, repeat_samples
 from vaelab.models.hierarchy import HierarchyParams, TopDownGenerative
+from vaelab.models.networks import first_block
 from vaelab.models.posterior_flows import PosteriorFlows
 
 
 class VAE(nn.Module):
-    """q(z|x) = q(z_1|x) prod_{i>=2} q(z_i|z_{i-1}); generative model as in TopDownGenerative."""
+    """q(z|x) = q(z_1|x) prod_{i>=2} q(z_i|z_{i-1}); generative model as in TopDownGenerative.
+
+    encoder, decoder: own networks x (B, D) -> (B, H) in place of the first encoder MLP, and z_1 -> (N, H) in
+    place of the MLP under p(x | z_1) (models/networks.py); the heads on top stay the model's.
+    """
 
     Params = HierarchyParams
 
-    def __init__(self, input_dim: int, params: HierarchyParams) -> None:
+    def __init__(self, input_dim: int, params: HierarchyParams, encoder: nn.Module | None = None,
+                 decoder: nn.Module | None = None) -> None:
         super().__init__()
         p = params
         self.params = p
         inputs = (input_dim, *p.latent[:-1])  # what each q(z_i | .) reads
-        self.encoders = nn.ModuleList(
-            MLP(inputs[i], [p.hidden[i], p.hidden[i]], p.activation, p.batch_norm) for i in range(p.layers)
-        )
-        self.heads = nn.ModuleList(GaussianHead(p.hidden[i], p.latent[i], p.var_floor) for i in range(p.layers))
-        self.generative = TopDownGenerative(input_dim, p)
-        self.posterior_flows = PosteriorFlows(p)  # empty unless model.flow is set
+        mlp = lambda i: MLP(inputs[i], [p.hidden[i], p.hidden[i]], p.activation, p.batch_norm)  # noqa: E731
+        first, width = first_block(encoder, mlp(0) if encoder is None else None, p.hidden[0], input_dim, "encoder")
+        self.encoders = nn.ModuleList([first, *(mlp(i) for i in range(1, p.layers))])
+        widths = (width, *p.hidden[1:])  # what each head reads
+        self.heads = nn.ModuleList(GaussianHead(widths[i], p.latent[i], p.var_floor) for i in range(p.layers))
+        self.generative = TopDownGenerative(input_dim, p, decoder)
+        self.posterior_flows = PosteriorFlows(p, width)  # empty unless model.flow is set
 
     def forward(self, x: Tensor, n_samples: int = 1) -> ModelOutput:
         # The first encoder MLP depends on x only: run it once per example, then repeat. (S*B, H)
