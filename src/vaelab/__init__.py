@@ -5,7 +5,8 @@ distributions <- layers <- models <- objectives <- {train, evaluation} <- config
 `data` imports nothing else of the package.
 
 The Python API (vaelab.api; docs/guides/python-api.md) is imported on first use, so `import vaelab` stays
-cheap: vaelab.train, load_run, evaluate, sample, export, load_pretrained, load_config, list_presets.
+cheap: vaelab.train, load_run, evaluate, sample, export, load_pretrained, load_config, list_presets, and for
+models with own networks train_model, evaluate_model, load_model.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ API = {  # name -> (module, attribute), imported when first used
     "evaluate": ("vaelab.runs", "evaluate_run"), "sample": ("vaelab.runs", "sample_run"),
     "export": ("vaelab.pretrained", "export_run"), "load_pretrained": ("vaelab.pretrained", "load_pretrained"),
     "load_config": ("vaelab.config", "load_config"), "list_presets": ("vaelab.presets", "list_presets"),
+    "train_model": ("vaelab.own_models", "train_model"), "evaluate_model": ("vaelab.own_models", "evaluate_model"),
+    "load_model": ("vaelab.own_models", "load_model"),  # models with own networks (docs/guides/own-networks.md)
 }
 __all__ = ["__version__", "train", *API]
 

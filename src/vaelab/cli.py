@@ -6,6 +6,7 @@ Errors are one line, never a traceback."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import NoReturn
 
@@ -262,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"vaelab: interrupted{_resume_hint(args)}", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the output went to a reader that stopped early (`vaelab presets | head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 0
     return 0
 
 
