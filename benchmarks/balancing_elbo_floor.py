@@ -142,8 +142,9 @@ def markdown(f: dict) -> str:
         lines.append(f"- {name}: {PAPER_GAIN[name][0]} -> {PAPER_GAIN[name][1]} is +{p['gain']} nats, "
                      f"{p['nats_per_zero_pixel']:.2f} nats per zero pixel, reached at v = {p['v']:.2g} "
                      f"(with sigma*^2 = {p['sigma2']:.4g}).")
-    lines += ["", "Measured runs (balancing_elbo_length.py, command above the table in balancing_elbo_length.md: "
-              f"`{f['length_command']}`); log p(x|z) split over the first 500 test images, one z ~ q(z|x):", "",
+    lines += ["", "Measured runs of balancing_elbo_length.py (its last command: "
+              f"`{f['length_command']}`; the commands of every row are in docs/papers/balancing-elbo.md); "
+              "log p(x|z) split over the first 500 test images, one z ~ q(z|x):", "",
               "| data | decoder | floor | epochs | switch | floor value | L_20 | L_5000 (n) | log p(x\\|z) on zero "
               "pixels | on other pixels | per zero pixel | median var. zero pixels | share of zero pixels at the floor |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]

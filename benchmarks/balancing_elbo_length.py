@@ -108,6 +108,8 @@ def markdown(rows: list[dict], note: str) -> str:
 NOTE = """Each row states the epochs its run has reached (and the epoch of the best checkpoint, chosen on 1,000
 held-out training images, which the evaluation uses); runs continue to the paper-like length with the same
 command and a larger `--epochs` (default 200), and `collect` rewrites this file from the runs as they stand.
+Rows may come from several calls (other --decoders, --floors, --dequantize; the command above is the last one);
+the calls of the committed rows are listed in docs/papers/balancing-elbo.md, and each run folder keeps its config.
 Schedule: VAE, latent 16, MLP 784-512-512-16 / 16-512-512-784, leaky ReLU, no batch-norm, Adam lr 1e-3, batch
 128, pixel values in [0, 1] as real values; two-stage: stage one ends after 2 epochs without 0.1% ELBO gain or at
 its cap (`--stage-one-max`); floors: `global` sigma*^2 (the paper's rule), `fraction-F` F x sigma*^2,
