@@ -136,8 +136,11 @@ def log_likelihood_chunk(folder: Path, k: int, start: int, stop: int) -> torch.T
     return ll
 
 
-def run_variant(folder: Path, overrides: list[str], big_k_limit: int) -> dict:
-    timing = folder / "train_seconds.json"  # wall-clock training time, kept when a later call only evaluates
+def train_variant(folder: Path, overrides: list[str]) -> float | None:
+    """Train the run in `folder` to the train.epochs of `overrides`, starting it or resuming it; returns the
+    accumulated wall-clock training seconds (kept in train_seconds.json, so a later call that only evaluates
+    keeps them)."""
+    timing = folder / "train_seconds.json"
     start = time.time()
     if (folder / LAST).exists():
         records = train_run(None, folder, [o for o in overrides if o.startswith("train.epochs")], resume=True)
@@ -145,6 +148,14 @@ def run_variant(folder: Path, overrides: list[str], big_k_limit: int) -> dict:
         records = train_run(None, folder, overrides)
     if records:
         timing.write_text(json.dumps(time.time() - start + (json.loads(timing.read_text()) if timing.exists() else 0)))
+    return json.loads(timing.read_text()) if timing.exists() else None
+
+
+def variant_row(folder: Path, big_k_limit: int) -> dict:
+    """The evaluation of the run in `folder` (best checkpoint): ELBO and L_20 on the first 500 test images with
+    the aggregate posterior and sample quality, L_5000 and L_20 on the first `big_k_limit`; saved results newer
+    than the checkpoint are reused."""
+    timing = folder / "train_seconds.json"
     train_s = json.loads(timing.read_text()) if timing.exists() else None
     ev20 = evaluation(folder, 20, 500, quality=True)
     ev5000 = log_likelihood_only(folder, 5000, big_k_limit)
@@ -165,6 +176,12 @@ def run_variant(folder: Path, overrides: list[str], big_k_limit: int) -> dict:
         "fd_classifier": ev20["sample_quality"]["fd_classifier"],
         "classifier_test_accuracy": ev20["sample_quality"]["classifier"]["test_accuracy"],
     }
+
+
+def run_variant(folder: Path, overrides: list[str], big_k_limit: int) -> dict:
+    """Train (or resume) the run in `folder`, then evaluate it: variant_row with the training time."""
+    train_variant(folder, overrides)
+    return variant_row(folder, big_k_limit)
 
 
 def markdown(dataset: str, results: dict, schedule: str, command: str, big_k_limit: int) -> str:

@@ -9,11 +9,15 @@ pixels, with mu = Linear(d) (linear mean, as the LVAE paper's Gaussian output). 
     gaussian_closed_form  one sigma^2 held in a buffer and set to the mean squared error during training (eq. 10)
     gaussian_pixel        one learned sigma^2_d per pixel, the same for every z
     gaussian_input        sigma^2_d(z) per pixel (eq. 11), trained in two stages (Algorithm 1): first a
-                          closed-form global sigma^2; then sigma^2_d(z) = sigma*^2 + exp(Linear(d)), with the
-                          stage-one optimum sigma*^2 as its lower bound.
+                          closed-form global sigma^2; then sigma^2_d(z) = bound + exp(Linear(d)), where the
+                          bound is the stage-one optimum sigma*^2 by default (model.pixel_var_floor: global).
+
+The per-pixel heads (gaussian_pixel, gaussian_input) take their lower bound from a PixelVarianceFloor rule
+(pixel_variance_floor.py): global sigma*^2 (the paper's), a fraction of it, a fixed variance, or none.
 
 Floors (obs_var_floor) apply to every variance here, once. Buffers (the closed-form sigma^2, the stage and the
-floor of the two-stage head) live in the state dict, so checkpoints and resume keep them.
+stage-one sigma*^2 of the two-stage head, from which its floor is made) live in the state dict, so checkpoints
+and resume keep them.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 from torch.distributions import Distribution, Independent, Normal
+
+from vaelab.layers.pixel_variance_floor import PixelVarianceFloor
 
 LOG_VARIANCE_CLAMP = (-30.0, 10.0)
 # At the switch to stage two the predicted excess variance starts at this fraction of sigma*^2, so the
@@ -90,14 +96,19 @@ class GaussianGlobalVariance(GaussianDecoder):
 
 
 class GaussianPixelVariance(GaussianDecoder):
-    """sigma^2_d = floor + exp(log_variance_d), one learned value per pixel, independent of z."""
+    """sigma^2_d = bound + exp(log_variance_d), one learned value per pixel, independent of z.
 
-    def __init__(self, in_features: int, out_features: int, var_floor: float, obs_variance: float) -> None:
+    The bound is obs_var_floor, or the fixed variance of the floor rule `fixed` (this head has no sigma*^2).
+    """
+
+    def __init__(self, in_features: int, out_features: int, var_floor: float, obs_variance: float,
+                 floor: PixelVarianceFloor = PixelVarianceFloor()) -> None:
         super().__init__(in_features, out_features, var_floor)
+        self.lower_bound = floor.bound_without_global(var_floor)
         self.log_variance = nn.Parameter(torch.full((out_features,), math.log(obs_variance)))
 
     def shared_variance(self) -> Tensor:
-        return self.var_floor + torch.exp(self.log_variance.clamp(*LOG_VARIANCE_CLAMP))
+        return self.lower_bound + torch.exp(self.log_variance.clamp(*LOG_VARIANCE_CLAMP))
 
 
 class GaussianClosedFormVariance(GaussianDecoder):
@@ -138,13 +149,17 @@ class GaussianInputVariance(GaussianClosedFormVariance):
     """sigma^2_d(z) per pixel (eq. 11) trained by the two-stage procedure of Algorithm 1.
 
     Stage one (stage == 0): a closed-form global sigma^2, exactly as GaussianClosedFormVariance.
-    Stage two (after start_stage_two): sigma^2_d(z) = sigma*^2 + exp(Linear(d)), where sigma*^2 is the
-    stage-one optimum, frozen as the lower bound; the networks continue from stage one. The variance layer
-    receives no gradient during stage one, so the optimiser first sees it at the switch.
+    Stage two (after start_stage_two): sigma^2_d(z) = bound + exp(Linear(d)); sigma*^2, the stage-one
+    optimum, stays frozen in the global_variance buffer and the floor rule makes the bound of it (by default
+    sigma*^2 itself); the networks continue from stage one. The variance layer receives no gradient during
+    stage one, so the optimiser first sees it at the switch. The bound is computed from the buffer and the
+    rule, so the state dict holds the same entries whatever the rule.
     """
 
-    def __init__(self, in_features: int, out_features: int, var_floor: float, obs_variance: float) -> None:
+    def __init__(self, in_features: int, out_features: int, var_floor: float, obs_variance: float,
+                 floor: PixelVarianceFloor = PixelVarianceFloor()) -> None:
         super().__init__(in_features, out_features, var_floor, obs_variance)
+        self.floor = floor
         self.log_excess = nn.Linear(in_features, out_features)
         self.register_buffer("stage", torch.tensor(0))
 
@@ -154,24 +169,32 @@ class GaussianInputVariance(GaussianClosedFormVariance):
 
     @property
     def lower_bound(self) -> float:
-        """The smallest variance the head can predict: sigma*^2 in stage two, the current sigma^2 before."""
-        return float(self.global_variance)
+        """The smallest variance the head can predict: the floor rule's bound in stage two (sigma*^2 for
+        the rule global), the current global sigma^2 before."""
+        if self.closed_form_active:
+            return float(self.global_variance)
+        return self.floor.bound(float(self.global_variance), self.var_floor)
 
     def variance(self, d: Tensor) -> Tensor:
         if self.closed_form_active:
             return self.global_variance
-        return self.global_variance + torch.exp(self.log_excess(d).clamp(*LOG_VARIANCE_CLAMP))
+        return self.lower_bound + torch.exp(self.log_excess(d).clamp(*LOG_VARIANCE_CLAMP))
 
     def summary(self) -> dict[str, float]:
-        key = "obs_variance" if self.closed_form_active else "obs_variance_floor"
-        return {key: float(self.global_variance), "observation_stage": int(self.stage) + 1}
+        if self.closed_form_active:
+            return {"obs_variance": float(self.global_variance), "observation_stage": 1}
+        return {"obs_variance_floor": self.lower_bound, "obs_variance_stage_one": float(self.global_variance),
+                "observation_stage": 2}
 
     @torch.no_grad()
     def start_stage_two(self) -> None:
-        """Freeze sigma*^2 as the lower bound and start the input-dependent head just above it."""
+        """Freeze sigma*^2 and start the input-dependent variance at (1 + STAGE_TWO_INITIAL_EXCESS) sigma*^2
+        (bound + STAGE_TWO_INITIAL_EXCESS sigma*^2 where the bound lies above sigma*^2), whatever the rule."""
         self.stage.fill_(1)
+        sigma2 = float(self.global_variance)
+        excess = STAGE_TWO_INITIAL_EXCESS * sigma2 + max(sigma2 - self.lower_bound, 0.0)
         nn.init.zeros_(self.log_excess.weight)
-        nn.init.constant_(self.log_excess.bias, math.log(STAGE_TWO_INITIAL_EXCESS * float(self.global_variance)))
+        nn.init.constant_(self.log_excess.bias, math.log(excess))
 
 
 # name -> factory(in_features, out_features, var_floor, obs_variance)
@@ -179,6 +202,11 @@ DECODER_VARIANCE_HEADS: dict[str, Callable[[int, int, float, float], nn.Module]]
     "gaussian_fixed": GaussianFixedVariance,
     "gaussian_global": GaussianGlobalVariance,
     "gaussian_closed_form": GaussianClosedFormVariance,
+    "gaussian_pixel": GaussianPixelVariance,
+    "gaussian_input": GaussianInputVariance,
+}
+# the heads whose factory also takes a PixelVarianceFloor (model.pixel_var_floor) as a fifth argument
+PIXEL_FLOOR_HEADS: dict[str, Callable[[int, int, float, float, PixelVarianceFloor], nn.Module]] = {
     "gaussian_pixel": GaussianPixelVariance,
     "gaussian_input": GaussianInputVariance,
 }

@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Bernoulli, Distribution, Independent, Normal
 
-from vaelab.layers.decoder_variance import DECODER_VARIANCE_HEADS
+from vaelab.layers.decoder_variance import DECODER_VARIANCE_HEADS, PIXEL_FLOOR_HEADS
+from vaelab.layers.pixel_variance_floor import PixelVarianceFloor
 
 LOGVAR_CLAMP = (-20.0, 10.0)
 
@@ -78,8 +79,11 @@ OBSERVATION_HEADS: dict[str, Callable[[int, int, float, float], nn.Module]] = {
 
 
 def make_observation_head(kind: str, in_features: int, out_features: int, var_floor: float,
-                          obs_variance: float = 0.5) -> nn.Module:
-    """The head of p(x | .), chosen by name from OBSERVATION_HEADS."""
+                          obs_variance: float = 0.5, floor: PixelVarianceFloor = PixelVarianceFloor()) -> nn.Module:
+    """The head of p(x | .), chosen by name from OBSERVATION_HEADS; the per-pixel variance heads
+    (PIXEL_FLOOR_HEADS) also get the floor rule of their variance."""
+    if kind in PIXEL_FLOOR_HEADS:
+        return PIXEL_FLOOR_HEADS[kind](in_features, out_features, var_floor, obs_variance, floor)
     if kind not in OBSERVATION_HEADS:
         raise ValueError(f"unknown observation model {kind!r}; choose one of {sorted(OBSERVATION_HEADS)}")
     return OBSERVATION_HEADS[kind](in_features, out_features, var_floor, obs_variance)

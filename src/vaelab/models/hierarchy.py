@@ -14,7 +14,9 @@ from torch import Tensor, nn
 from torch.distributions import Distribution, Independent, Normal
 
 from vaelab.layers import FLOWS, MLP, GaussianHead, make_observation_head
+from vaelab.layers.decoder_variance import PIXEL_FLOOR_HEADS
 from vaelab.layers.heads import OBSERVATION_HEADS, diagonal_normal
+from vaelab.layers.pixel_variance_floor import PixelVarianceFloor
 from vaelab.models.networks import first_block
 from vaelab.models.posterior_flows import FLOW_LAYERS
 
@@ -34,6 +36,10 @@ class HierarchyParams:
     var_floor: float = 1e-5  # floor of every latent variance
     obs_var_floor: float = 1e-4  # floor of a Gaussian observation variance
     obs_variance: float = 0.5  # sigma^2 of gaussian_fixed; starting sigma^2 of the learned gaussian_* decoders
+    pixel_var_floor: str = "global"  # lower bound of the per-pixel variance of gaussian_input (gaussian_pixel):
+                                     # global (stage-one sigma*^2, the paper's rule) | fraction | fixed | none
+    pixel_var_floor_value: float | None = None  # fraction: the share of sigma*^2, in (0, 1]; fixed: the variance
+                                                # (>= obs_var_floor); unset for global and none
     flow: str = "none"  # posterior flow: none | iaf | planar (EQUATIONS.md §4; models/posterior_flows.py)
     flow_steps: int = 2  # T, steps per flow
     flow_layers: str = "top"  # which layers get a flow: top | bottom | all
@@ -56,7 +62,22 @@ class HierarchyParams:
                              f"{', '.join(sorted(OBSERVATION_HEADS))}")
         if not self.obs_variance > 0:
             raise ValueError(f"model.obs_variance must be > 0, got {self.obs_variance}")
+        self._check_pixel_floor()
         self._check_flow()
+
+    def _check_pixel_floor(self) -> None:
+        floor = self.pixel_floor
+        floor.check_against(self.obs_var_floor)
+        if floor.rule != "global" and self.observation not in PIXEL_FLOOR_HEADS:
+            raise ValueError(f"model.pixel_var_floor {floor.rule} bounds a per-pixel variance: it needs "
+                             f"model.observation {' or '.join(PIXEL_FLOOR_HEADS)}, not {self.observation}")
+        if self.observation == "gaussian_pixel":
+            floor.bound_without_global(self.obs_var_floor)  # raises for fraction: gaussian_pixel has no sigma*^2
+
+    @property
+    def pixel_floor(self) -> PixelVarianceFloor:
+        """The floor rule of the per-pixel decoder variance (model.pixel_var_floor and its value)."""
+        return PixelVarianceFloor(self.pixel_var_floor, self.pixel_var_floor_value)
 
     def _check_flow(self) -> None:
         if self.flow != "none" and self.flow not in FLOWS:
@@ -88,7 +109,8 @@ class TopDownGenerative(nn.Module):
         )
         default = mlp(p.latent[0], p.hidden[0]) if decoder is None else None
         self.decoder, width = first_block(decoder, default, p.hidden[0], p.latent[0], "decoder")
-        self.observation = make_observation_head(p.observation, width, input_dim, p.obs_var_floor, p.obs_variance)
+        self.observation = make_observation_head(p.observation, width, input_dim, p.obs_var_floor, p.obs_variance,
+                                                 p.pixel_floor)
 
     def top_prior(self, n: int, like: Tensor) -> Distribution:
         """p(z_L) = N(0, I) for n rows."""
