@@ -39,6 +39,10 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {  # slug -> (what changes from the
     "authors-step-beta2": ("10 samples, clipping 5 and +-1, the authors' label weights, beta 2",
                            [*AUTHORS_STEP, "train.classification_weight=2"]),
     "lr1e-3-beta2": ("lr 1e-3, beta 2", ["train.lr=0.001", "train.classification_weight=2"]),
+    "bn-spread": ("batch-norm, labels from `spread`", ["model.batch_norm=true", "data.labelled_choice=spread"]),
+    "bn-lr3e-3": ("batch-norm, lr 3e-3", ["model.batch_norm=true", "train.lr=0.003"]),
+    "bn-lr1e-3-samples10": ("batch-norm, lr 1e-3, 10 samples", ["model.batch_norm=true", "train.lr=0.001",
+                                                               "train.eq_samples=10"]),
 }
 
 
