@@ -41,6 +41,9 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {  # slug -> (what changes from the
     "lr1e-3-beta2": ("lr 1e-3, beta 2", ["train.lr=0.001", "train.classification_weight=2"]),
     "bn-spread": ("batch-norm, labels from `spread`", ["model.batch_norm=true", "data.labelled_choice=spread"]),
     "bn-lr3e-3": ("batch-norm, lr 3e-3", ["model.batch_norm=true", "train.lr=0.003"]),
+    "bn-lr3e-3-spread": ("batch-norm, lr 3e-3, labels from `spread`",
+                         ["model.batch_norm=true", "train.lr=0.003", "data.labelled_choice=spread"]),
+    "bn-lr1e-2": ("batch-norm, lr 1e-2", ["model.batch_norm=true", "train.lr=0.01"]),
     "bn-lr1e-3-samples10": ("batch-norm, lr 1e-3, 10 samples", ["model.batch_norm=true", "train.lr=0.001",
                                                                "train.eq_samples=10"]),
 }

@@ -69,7 +69,7 @@ class _Trainer:
             obj = self.objective(self.model, x, beta=1.0)
             self.guard.step(self.model, self.opt, obj.loss)
         self.seconds.append(time.perf_counter() - start)
-        self.losses.append(float(obj.loss))
+        self.losses.append(float(obj.loss.detach()))
 
 
 def train(a: argparse.Namespace) -> None:
