@@ -70,26 +70,29 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--only", nargs="*", choices=sorted(VARIANTS))
+    p.add_argument("--collect", action="store_true", help="train nothing: the results files from the runs done")
     a = p.parse_args()
-    for slug in a.only or VARIANTS:
+    for slug in [] if a.collect else a.only or VARIANTS:
         for seed in a.seeds:
             run_one(slug, seed)
     rows = [json.loads(f.read_text()) for f in sorted(RUNS.glob("*/variant.json"))]  # every run done so far
+    seeds = sorted({r["seed"] for r in rows})
     lines = []
     for slug, (change, overrides) in VARIANTS.items():
-        mine = sorted((r for r in rows if r["slug"] == slug and r["seed"] in a.seeds), key=lambda r: r["seed"])
+        mine = [r for r in rows if r["slug"] == slug]
         if not mine:
             continue
         errors = [r["test_error"] for r in mine]
-        cells = " | ".join(f"{e:.2f}" for e in errors)
+        by_seed = {r["seed"]: r["test_error"] for r in mine}
+        cells = " | ".join("-" if s not in by_seed else f"{by_seed[s]:.2f}" for s in seeds)
         lines.append(f"| {change} | {cells} | {min(errors):.2f} | {sum(errors) / len(errors):.2f} |")
-    seeds = " | ".join(f"seed {s}" for s in a.seeds)
+    heads = " | ".join(f"seed {s}" for s in seeds)
     md = f"""{__doc__.split(chr(10) + chr(10))[2]}
 
 Test error (%) of `best.pt` after 10 epochs. Paper: close to 0% within 10 epochs.
 
-| change from the preset | {seeds} | best | mean |
-| --- | {' | '.join('---' for _ in a.seeds)} | --- | --- |
+| change from the preset | {heads} | best | mean |
+| --- | {' | '.join('---' for _ in seeds)} | --- | --- |
 """ + "\n".join(lines)
     print(write_results("adgm_moons_variants", {"rows": rows}, md).read_text())
 

@@ -90,6 +90,13 @@ def seconds_per_epoch(run: Path) -> float | None:
     return sorted(rates)[len(rates) // 2] if rates else None
 
 
+def _running(run: Path) -> bool:
+    """Whether the run's `train` wrote a progress sample in the last five minutes."""
+    path = run / WALL
+    lines = path.read_text().splitlines() if path.exists() else []
+    return bool(lines) and time.time() - json.loads(lines[-1])["time"] < 300
+
+
 def evaluate(a: argparse.Namespace) -> None:
     """L_1 (with KL per layer and active units) and L_5000 on all 10,000 test images, last checkpoint."""
     from vaelab.runs import evaluate_run
@@ -132,15 +139,16 @@ def collect(a: argparse.Namespace) -> None:
     lines = []
     for m, r in zip(("lvae", "vae"), rows):
         state = "evaluated" if r["log_likelihood"] is not None else (
-            "finished, not evaluated" if r["epochs"] >= r["target_epochs"] else "training")
+            "finished, not evaluated" if r["epochs"] >= r["target_epochs"] else
+            "training" if _running(_run(m)) else "paused (resumable)")
         lines.append(f"| {r['name']} | {r['epochs']} / {r['target_epochs']} | {state} | "
                      f"{_cell(r['train_elbo_last_epoch'])} | {_cell(r['elbo'])} | {_cell(r['log_likelihood'])} | "
                      f"{PAPER[m]['elbo']} / {PAPER[m]['log_likelihood']} | {_cell(r['seconds_per_epoch'], '{:.1f}')} | "
                      f"{_cell(r['projected_hours_left'], '{:.1f}')} |")
     md = """The LVAE paper's schedule (section 3): 5 stochastic layers, batch-norm, warm-up over N_t = 200 epochs,
 Adam lr 1e-3, batch 256, 1 Monte Carlo and 1 importance sample, 2000 epochs, all 60,000 training images
-(data.validation=0), re-binarised every epoch; compiled steps, 1 thread per model, the two models side by side
-on the 2-core machine (other jobs sharing it at times). The last checkpoint is evaluated: L_1 and L_5000 on all
+(data.validation=0), re-binarised every epoch; compiled steps, 1 thread per model, on the 2-core machine
+shared with other jobs (so the seconds per epoch vary with the load). The last checkpoint is evaluated: L_1 and L_5000 on all
 10,000 test images, batch-norm statistics recomputed over the training set. Seconds per epoch: the median of
 the wall time between finished epochs sampled once a minute (RUN/wall.jsonl); hours left = that rate times the
 epochs left. Runs resume with the same command (`python benchmarks/lvae_paper_length.py train MODEL`).
