@@ -51,6 +51,8 @@ def main() -> None:
     p.add_argument("--run", default=str(ROOT / "benchmarks" / "runs" / "mnist100-adgm-authors-log-1sample"))
     a = p.parse_args()
     run = Path(a.run)
+    if not (run / "test_error.jsonl").is_file():
+        p.error(f"{run} holds no recorded epochs; the results file is left as it is (train the run first)")
     ours = {r["epoch"]: 100 * r["error"] for r in map(json.loads, (run / "test_error.jsonl").read_text().splitlines())}
     theirs = log_errors()
     samples = load_config(run / "config.yaml").train.eq_samples
