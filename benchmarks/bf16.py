@@ -120,7 +120,8 @@ def evaluate(a: argparse.Namespace) -> None:
     ll32, s32 = _ll(model, x, a.k, "float32", a.chunk)
     ll16, s16 = _ll(model, x, a.k, "bf16", a.chunk)
     diff = ll16 - ll32
-    figures = {"run": str(a.run), "epoch": state.get("epoch"), "n": a.n, "k": a.k, "threads": a.threads,
+    run = Path(a.run).resolve()
+    figures = {"run": str(run.relative_to(ROOT)) if run.is_relative_to(ROOT) else str(run), "epoch": state.get("epoch"), "n": a.n, "k": a.k, "threads": a.threads,
                "float32": float(ll32.mean()), "bf16": float(ll16.mean()), "mean_difference": float(diff.mean()),
                "difference_se": standard_error(diff), "max_abs_difference": float(diff.abs().max()),
                "seconds_float32": s32, "seconds_bf16": s16}
