@@ -106,7 +106,7 @@ def collect(a: argparse.Namespace) -> None:
         rows.append(row)
         cell = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
         curve = ", ".join(f"{e}: {100 * errors[e]['error']:.1f}" for e in (1, 5, 10, 15, 20, 30, 50) if e in errors)
-        lines.append(f"| {family.upper()} | {change} | {done} | {cell(row['test_error'])} | "
+        lines.append(f"| {family.upper()} | {change.replace('|', chr(92) + '|')} | {done} | {cell(row['test_error'])} | "
                      f"{cell(_window(errors, a.epochs - 2))} | {curve or '-'} | "
                      f"{cell(row['seconds_per_epoch']) if seconds else '-'} |")
     md = f"""{__doc__.split(chr(10) + chr(10))[2]}
