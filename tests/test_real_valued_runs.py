@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from vaelab import runs
+from vaelab.runs import building
 from vaelab.cli import main
 from vaelab.data import Dataset
 
@@ -65,7 +65,7 @@ def test_real_valued_data_with_nan_or_outside_unit_interval_is_a_clear_error(tmp
     x[3, 7] = bad
     y = np.zeros(60, dtype=np.int64)
     dataset = Dataset("digits", x, y, x[:10].copy(), y[:10].copy(), (8, 8), 10)
-    monkeypatch.setattr(runs, "load_dataset", lambda *a, **k: dataset)
+    monkeypatch.setattr(building, "load_dataset", lambda *a, **k: dataset)
     assert main(["train", str(config), "--run-dir", str(tmp_path / "r"), "--set", "data.dequantize=false"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("vaelab: error: digits training set") and message in err

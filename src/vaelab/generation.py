@@ -1,7 +1,7 @@
 """Generation for a run folder: the aggregate-posterior mixture (fitted once per checkpoint and kept in the run
 folder), sampling from it or from the prior, uncertainty maps, and sample quality (Balancing-ELBO §3.5, §5).
 
-Used by runs.py (vaelab evaluate / sample); knows the config and the evaluation parts, not the CLI.
+Used by runs/ (vaelab evaluate / sample); knows the config and the evaluation parts, not the CLI.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from vaelab import runs
+from vaelab.runs import classification as run_classification
 from vaelab.cli import main
 from vaelab.data import balanced_labelled_subset, two_moons
 from vaelab.data.moons import MOON_LABEL_POINTS
@@ -60,7 +60,7 @@ def test_grey_inputs_reach_the_validation_test_and_classify_errors(tmp_path, mon
     assert torch.equal(test_seen[-1], splits.test_grey[:60]) and grey["classify_inputs"] == "grey"
     binary = evaluate_run(tmp_path / "run", progress=False, limit=60, overrides=["eval.classify_inputs=binarised"])
     assert torch.equal(test_seen[-1], splits.test[:60]) and binary["classify_inputs"] == "binarised"
-    classify_seen = _spy(monkeypatch, runs)
+    classify_seen = _spy(monkeypatch, run_classification)
     x = np.linspace(0, 1, 5 * 64, dtype=np.float32).reshape(5, 64)
     np.save(tmp_path / "x.npy", x)
     classify_run(tmp_path / "run", tmp_path / "x.npy")
