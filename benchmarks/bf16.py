@@ -27,19 +27,15 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_results  # noqa: E402
+from common import lvae5_training_parts, write_results  # noqa: E402
 
-from vaelab.config import load_config  # noqa: E402
 from vaelab.data import load_dataset  # noqa: E402
 from vaelab.evaluation import log_likelihood, standard_error  # noqa: E402
 from vaelab.execution import Execution  # noqa: E402
 from vaelab.objectives import elbo  # noqa: E402
-from vaelab.runs import build_model, load_run  # noqa: E402
-from vaelab.train import TrainSettings  # noqa: E402
-from vaelab.train.loop import StepGuard  # noqa: E402
+from vaelab.runs import load_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIG = ROOT / "configs/lvae/mnist-5layer.yaml"
 DATA = ROOT.parent / "shared" / "datasets" / "mnist"
 VARIANTS = {  # name -> (precision, compile, one autocast block over all steps)
     "float32 eager": ("float32", False, False),
@@ -53,11 +49,8 @@ WINDOWS = ((1, 20), (101, 120), (216, 235))
 
 class _Trainer:
     def __init__(self, precision: str, compile: bool, held_open: bool) -> None:
-        torch.manual_seed(0)
-        self.model = build_model(load_config(CONFIG), 784)
         self.ex = Execution.create(device="cpu", precision=precision, compile=compile)
-        self.opt = self.ex.optimizer(self.model.parameters(), 1e-3)
-        self.guard = StepGuard(TrainSettings(), execution=self.ex)
+        self.model, self.opt, self.guard = lvae5_training_parts(self.ex)
         self.objective = self.ex.objective(elbo)
         self.block = torch.autocast("cpu", torch.bfloat16) if held_open else contextlib.nullcontext()  # see train()
         self.losses: list[float] = []

@@ -145,3 +145,19 @@ def label_references(run_dir: Path, with_points: bool = False) -> dict:
     if with_points:
         ref.update(labelled_points=x[index].round(3).tolist(), labelled_labels=y[index].tolist())
     return ref
+
+
+LVAE5_CONFIG = Path(__file__).resolve().parents[1] / "configs/lvae/mnist-5layer.yaml"
+
+
+def lvae5_training_parts(execution):
+    """The 5-layer Ladder VAE of configs/lvae/mnist-5layer.yaml from seed 0, with the optimiser (Adam lr 1e-3) and
+    the StepGuard that fit() gives it under `execution`: (model, optimiser, guard)."""
+    from vaelab.config import load_config
+    from vaelab.runs import build_model
+    from vaelab.train import TrainSettings
+    from vaelab.train.loop import StepGuard
+
+    torch.manual_seed(0)
+    model = build_model(load_config(LVAE5_CONFIG), 784)
+    return model, execution.optimizer(model.parameters(), 1e-3), StepGuard(TrainSettings(), execution=execution)

@@ -19,25 +19,16 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_results  # noqa: E402
+from common import lvae5_training_parts, write_results  # noqa: E402
 
-from vaelab.config import load_config  # noqa: E402
 from vaelab.execution import Execution  # noqa: E402
 from vaelab.objectives import elbo  # noqa: E402
-from vaelab.runs import build_model  # noqa: E402
-from vaelab.train import TrainSettings  # noqa: E402
-from vaelab.train.loop import StepGuard  # noqa: E402
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs/lvae/mnist-5layer.yaml"
 
 
 class _Step:
     def __init__(self, mode: str, x: torch.Tensor) -> None:
-        torch.manual_seed(0)
-        self.model = build_model(load_config(CONFIG), 784)
-        ex = Execution.create(device="cpu")
-        self.opt = ex.optimizer(self.model.parameters(), 1e-3)
-        self.guard = StepGuard(TrainSettings(), execution=ex)
+        self.model, self.opt, self.guard = lvae5_training_parts(Execution.create(device="cpu"))
         self.objective = elbo if mode == "eager" else torch.compile(elbo, mode=mode)
         self.x, self.seconds = x, []
 

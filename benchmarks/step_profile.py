@@ -19,16 +19,11 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_results  # noqa: E402
+from common import lvae5_training_parts, write_results  # noqa: E402
 
-from vaelab.config import load_config  # noqa: E402
 from vaelab.execution import Execution  # noqa: E402
 from vaelab.objectives import elbo  # noqa: E402
-from vaelab.runs import build_model  # noqa: E402
-from vaelab.train import TrainSettings  # noqa: E402
-from vaelab.train.loop import StepGuard  # noqa: E402
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs/lvae/mnist-5layer.yaml"
 GROUPS = {  # group -> predicate on the op name; the first that matches takes the op
     "matrix products": lambda n: n in ("aten::mm", "aten::addmm"),
     "compiled kernels": lambda n: n.startswith("## Call CompiledFxGraph"),
@@ -43,11 +38,9 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
-    model = build_model(load_config(CONFIG), 784)
     ex = Execution.create(device="cpu", compile=True)
-    opt, guard, objective = ex.optimizer(model.parameters(), 1e-3), StepGuard(TrainSettings(), execution=ex), \
-        ex.objective(elbo)
+    model, opt, guard = lvae5_training_parts(ex)
+    objective = ex.objective(elbo)
     x = torch.rand(256, 784, generator=torch.Generator().manual_seed(1)).bernoulli()
 
     def step() -> None:
