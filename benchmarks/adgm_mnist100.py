@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import label_references, write_results  # noqa: E402
+from snapshots import restore  # noqa: E402
 
 from vaelab.config import ConfigError, load_config  # noqa: E402
 from vaelab.runs import evaluate_run, train_or_resume  # noqa: E402
@@ -76,6 +77,9 @@ def train_config(config: Path, run: Path, epochs: int, threads: int, data: str, 
                  ) -> None:
     """Train the run of `config` to `epochs`, one epoch at a time, recording the test error of each epoch's
     last checkpoint in RUN/test_error.jsonl; epochs already recorded are skipped (cut and run again)."""
+    restore(run)  # a run folder lost with its machine continues from its snapshot
+    if epochs in _test_errors(run):
+        return
     for epoch in range(1, epochs + 1):
         start = time.time()
         train_or_resume(config, run,

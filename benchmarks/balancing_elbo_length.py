@@ -25,6 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from balancing_elbo import BETA, GLOBAL, PAPER, PIXEL, VAE, VARIANTS, base_overrides, train_variant, variant_row  # noqa: E402,E501
 from common import write_results  # noqa: E402
+from snapshots import restore  # noqa: E402
 
 from vaelab.train import LAST  # noqa: E402
 
@@ -141,6 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     old = {r["run_dir"]: r for r in json.loads(results.read_text())["rows"]} if results.exists() else {}
     if a.action == "run":
         for folder, about, overrides in planned(a):
+            restore(folder)  # a run folder lost with its machine continues from its snapshot
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "variant.json").write_text(json.dumps(about, indent=2))
             train_variant(folder, overrides)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_results  # noqa: E402
+from snapshots import restore  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "benchmarks" / "runs"
@@ -49,6 +50,7 @@ def _epochs_done(run: Path) -> int:
 def train(a: argparse.Namespace) -> None:
     """Start or resume the run in a child process; sample its progress every minute into RUN/wall.jsonl."""
     run = _run(a.model)
+    restore(run)  # a run folder lost with its machine continues from its snapshot
     cli = [sys.executable, "-m", "vaelab.cli", "train"]
     sets = [f"train.epochs={a.epochs}", f"train.threads={a.threads}", "train.progress=false", "train.compile=true"]
     if (run / "checkpoint.pt").exists():

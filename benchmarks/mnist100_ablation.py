@@ -24,7 +24,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from adgm_mnist100 import TEST_LOG, train_config  # noqa: E402
-from common import write_results  # noqa: E402
+from common import RESULTS, write_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "benchmarks" / "runs" / "mnist100-ablation"
@@ -74,9 +74,20 @@ def _config_file(slug: str) -> Path:
 
 
 def _errors(slug: str) -> dict[int, dict]:
+    """epoch -> the test error record of a row: from its run folder, or else as the results file recorded it (a
+    row whose run folder was lost with its machine keeps its numbers)."""
     path = RUNS / slug / TEST_LOG
     rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-    return {r["epoch"]: r for r in rows}
+    if rows:
+        return {r["epoch"]: r for r in rows}
+    results = RESULTS / "mnist100_ablation.json"
+    recorded = {r["slug"]: r for r in json.loads(results.read_text())["rows"]} if results.exists() else {}
+    row = recorded.get(slug, {})
+    errors = {int(e): {"epoch": int(e), "error": v / 100, "train_seconds": row.get("seconds_per_epoch")}
+              for e, v in row.get("test_error_per_epoch", {}).items()}
+    if row.get("test_error_se") is not None and int(json.loads(results.read_text())["epoch"]) in errors:
+        errors[int(json.loads(results.read_text())["epoch"])]["error_se"] = row["test_error_se"] / 100
+    return errors
 
 
 def train(a: argparse.Namespace) -> None:
@@ -100,7 +111,7 @@ def collect(a: argparse.Namespace) -> None:
         seconds = [e["train_seconds"] for e in errors.values() if e.get("train_seconds")]
         row = {"model": family, "change": change, "slug": slug, "settings": settings, "epochs_done": done,
                "test_error": None if at is None else 100 * at["error"],
-               "test_error_se": None if at is None else 100 * at["error_se"],
+               "test_error_se": None if at is None or "error_se" not in at else 100 * at["error_se"],
                "test_error_per_epoch": {e: 100 * r["error"] for e, r in sorted(errors.items())},
                "seconds_per_epoch": sum(seconds) / len(seconds) if seconds else None}
         rows.append(row)
