@@ -38,14 +38,14 @@ ROWS: dict[str, tuple[str, str, dict]] = {
     "sdgm": ("sdgm", "none", {}),
     "adgm-frozen-a": ("adgm", "q(a|x) frozen, p(a) = N(0, I), q(z|x,y) without a (the published run's model)",
                       FROZEN_A),
+    "adgm-seed-1": ("adgm", "another labelled draw and initialisation (seed 1)", {"train.seed": 1}),
+    "adgm-seed-2": ("adgm", "another labelled draw and initialisation (seed 2)", {"train.seed": 2}),
     "adgm-beta-0.1": ("adgm", "alpha from beta = 0.1 instead of 2", {"train.classification_weight": 0.1}),
     "adgm-binarize-epoch": ("adgm", "binarised once per epoch instead of every step",
                             {"data.binarize_every": "epoch"}),
     "adgm-no-clip": ("adgm", "no gradient clipping (neither norm nor element-wise)",
                      {"train.grad_clip": 0.0, "train.grad_clip_value": 0.0}),
     "adgm-sorted": ("adgm", "class-sorted unlabelled stream, never shuffled", {"train.unlabelled_order": "sorted"}),
-    "adgm-seed-1": ("adgm", "another labelled draw and initialisation (seed 1)", {"train.seed": 1}),
-    "adgm-seed-2": ("adgm", "another labelled draw and initialisation (seed 2)", {"train.seed": 2}),
     "adgm-samples-10": ("adgm", "10 samples of a and z (the authors' number)", {"train.eq_samples": 10}),
 }
 MODEL_KEYS = ("classes", "latent", "hidden", "activation", "observation", "batch_norm", "init")
