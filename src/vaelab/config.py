@@ -47,6 +47,7 @@ class DataConfig:
     test_fraction: float = 0.1  # npz/images without a test split: share carved off as test (fixed-seed permutation)
     binarize: bool = True  # Bernoulli models: re-binarise training data every epoch, val/test once
     validation: int = 100  # training examples held out for model selection (never trained on)
+    seed: int | None = None  # the data's draws (held-out split, labels, val/test binarisation); none: train.seed
     download: bool = True  # download (SHA-256 checked) when no local copy is found and a network exists
     dequantize: bool = False  # real-valued data: add U[0,1) noise to the grey levels, (k + u) / levels
     labelled_per_class: int = 0  # semi-supervised families: labelled examples per class (ADGM: 10 on MNIST)

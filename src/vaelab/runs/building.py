@@ -20,6 +20,11 @@ TRAIN_EVAL_SEED, TRAIN_BN_SEED, CLASSIFY_SEED = 12345, 12346, 12347  # fixed bin
 TRAINING_BYTES_PER_PARAMETER = 16  # float32 weights, gradients and Adam's two moments
 
 
+def data_seed(config: Config) -> int:
+    """The seed of the data's draws: data.seed, or train.seed where it is not set."""
+    return config.train.seed if config.data.seed is None else config.data.seed
+
+
 def prepare_data(config: Config) -> Splits:
     """Load the configured data set and split it (validation held out; val/test binarised once)."""
     observation = getattr(config.model.params, "observation", None)
@@ -32,11 +37,11 @@ def prepare_data(config: Config) -> Splits:
     dataset = load_dataset(config.data.name, root=config.data.root, download=config.data.download,
                            path=config.data.path, image_size=config.data.image_size,
                            test_fraction=config.data.test_fraction)
-    splits = make_splits(dataset, config.data.validation, config.train.seed, config.data.binarize)
+    splits = make_splits(dataset, config.data.validation, data_seed(config), config.data.binarize)
     if config.data.dequantize:  # held-out sets: noise drawn once, with fixed seeds
         levels = grey_levels(config.data.name)
-        splits.val = dequantize_fixed(splits.val, levels, config.train.seed + DEQUANTIZE_VAL_OFFSET)
-        splits.test = dequantize_fixed(splits.test, levels, config.train.seed + DEQUANTIZE_TEST_OFFSET)
+        splits.val = dequantize_fixed(splits.val, levels, data_seed(config) + DEQUANTIZE_VAL_OFFSET)
+        splits.test = dequantize_fixed(splits.test, levels, data_seed(config) + DEQUANTIZE_TEST_OFFSET)
     return drop_inputs(splits, config.data.drop_std)
 
 

@@ -15,8 +15,8 @@ from vaelab.data import Splits, check_labels, grey_levels, split_labelled
 from vaelab.models import MODELS, takes_labels
 from vaelab.objectives.label_weighting import LABEL_WEIGHTINGS
 from vaelab.objectives.semisupervised import BATCH_WEIGHTINGS
-from vaelab.runs.building import (_check_fits, build_model, classify_inputs, model_metadata, own_architecture,
-                                  prepare_data)
+from vaelab.runs.building import (_check_fits, build_model, classify_inputs, data_seed, model_metadata,
+                                  own_architecture, prepare_data)
 from vaelab.runs.folder import (CONFIG_FILE, LABELLED_FILE, RunError, _require_run_folder, _run_config,
                                 _write_text_atomic)
 from vaelab.runs.loading import check_checkpoint, load_weights
@@ -71,7 +71,8 @@ def _semi_supervised_task(config: Config, splits: Splits, run_dir: Path) -> Semi
         raise ConfigError("train.iw_samples > 1 is not available for the semi-supervised families; "
                           "use train.eq_samples for more samples of a and z")
     check_labels(splits.val_labels, p.classes, "validation set")
-    split = split_labelled(splits.train, splits.train_labels, d.labelled_per_class, p.classes, t.seed,
+    draw_seed = data_seed(config)
+    split = split_labelled(splits.train, splits.train_labels, d.labelled_per_class, p.classes, draw_seed,
                            d.labelled_choice, d.unlabelled_set)
     for key, registry in (("batch_weighting", BATCH_WEIGHTINGS), ("label_weights", LABEL_WEIGHTINGS)):
         if getattr(t, key) not in registry:
@@ -79,7 +80,7 @@ def _semi_supervised_task(config: Config, splits: Splits, run_dir: Path) -> Semi
     if (t.labelled_batch or t.batch_size // 2) < 1:
         raise ConfigError("train.batch_size must be at least 2 for a semi-supervised family (labelled + unlabelled)")
     if current_group().main:  # one writer in a data-parallel run
-        record = split.record(d.labelled_per_class, t.seed, d.labelled_choice)
+        record = split.record(d.labelled_per_class, draw_seed, d.labelled_choice)
         _write_text_atomic(run_dir / LABELLED_FILE, json.dumps(record))
     return SemiSupervisedData(split, splits.val, splits.val_labels, splits.binarize, t.classification_weight,
                               t.labelled_batch, config.eval.classify_samples, splits.noise_width, d.binarize_every,
