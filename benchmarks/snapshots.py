@@ -1,6 +1,7 @@
 """Long runs that outlive the machine: what a run folder needs to continue, kept in git, and put back.
 
     python benchmarks/snapshots.py save [RUN ...]           # every run folder under benchmarks/runs by default
+    python benchmarks/snapshots.py save --last-only RUN     # checkpoint.pt without best.pt (runs evaluated at the last)
     python benchmarks/snapshots.py save --no-weights RUN    # a finished run: its records only, not its checkpoints
     python benchmarks/snapshots.py restore                  # run folders missing or behind their snapshots
     python benchmarks/snapshots.py list
@@ -9,7 +10,8 @@ The run folders of the long benchmarks (benchmarks/runs/, ignored by git) live o
 thousands of epochs spans several working sessions, and a new machine starts without them. `save` copies a run
 folder's checkpoints (checkpoint.pt, best.pt: git stores identical files once) and its records (config.yaml,
 metrics.jsonl and every other .json, .jsonl and .yaml file) into benchmarks/snapshots/ under the same relative
-path, to be committed; the .prev.pt copies, the TensorBoard events and the lock stay behind. It refuses a run
+path, to be committed; the .prev.pt copies, the TensorBoard events and the lock stay behind (and best.pt with
+--last-only: the restored run writes a new one when its score next improves). It refuses a run
 folder that a process is writing (stop the run first with kill -TERM PID: it saves its place). `restore` copies
 a snapshot back where the run folder is missing or has fewer epochs in metrics.jsonl, so the next `train` of
 the benchmark resumes where the snapshot stands; the long benchmarks call it themselves before they train.
@@ -27,7 +29,7 @@ from vaelab.train.runlock import RunFolderBusy, RunLock
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "benchmarks" / "runs"
 SNAPSHOTS = ROOT / "benchmarks" / "snapshots"
-WEIGHTS = ("checkpoint.pt", "best.pt")
+WEIGHTS = {"all": ("checkpoint.pt", "best.pt"), "last": ("checkpoint.pt",), "none": ()}
 RECORDS = ("*.json", "*.jsonl", "*.yaml")
 
 
@@ -36,13 +38,15 @@ def _epochs(folder: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
 
-def _files(folder: Path, weights: bool) -> list[Path]:
-    names = [folder / n for n in WEIGHTS if weights and (folder / n).is_file()]
+def _files(folder: Path, weights: str) -> list[Path]:
+    names = [folder / n for n in WEIGHTS[weights] if (folder / n).is_file()]
     return names + sorted(p for pattern in RECORDS for p in folder.glob(pattern) if p.is_file())
 
 
-def save(run: Path, weights: bool = True) -> Path:
-    """Copy what `run` needs to continue into its snapshot folder (replacing an older snapshot); returns it."""
+def save(run: Path, weights: str = "all") -> Path:
+    """Copy what `run` needs to continue into its snapshot folder (replacing an older snapshot); returns it.
+
+    weights: all (checkpoint.pt and best.pt), last (checkpoint.pt) or none (the records alone)."""
     run = run.resolve()
     rel = run.relative_to(RUNS)
     if not (run / "config.yaml").is_file():
@@ -86,12 +90,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("action", choices=["save", "restore", "list"])
     p.add_argument("runs", nargs="*", type=Path, help="run folders (default: all)")
+    p.add_argument("--last-only", action="store_true", help="save checkpoint.pt but not best.pt")
     p.add_argument("--no-weights", action="store_true", help="save the records only (a finished run)")
     a = p.parse_args()
     if a.action == "save":
         for run in a.runs or run_folders():
             try:
-                print(f"{save(run, not a.no_weights)}: epoch {_epochs(run)}")
+                weights = "none" if a.no_weights else "last" if a.last_only else "all"
+                print(f"{save(run, weights)}: epoch {_epochs(run)}")
             except RunFolderBusy as err:
                 raise SystemExit(f"snapshots: {err}") from None
     elif a.action == "restore":

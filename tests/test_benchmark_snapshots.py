@@ -69,11 +69,13 @@ def test_restore_keeps_a_run_folder_that_is_ahead(tmp_path, snapshots):
     assert len(read_metrics(run)) == 2
 
 
-def test_save_refuses_a_run_being_written_and_no_weights_keeps_records_only(tmp_path, snapshots):
+def test_save_refuses_a_run_being_written_and_keeps_the_weights_asked_for(tmp_path, snapshots):
     config = write_config(tmp_path, LVAE_TINY, train={"epochs": 1})
     run = tmp_path / "runs" / "r"
     _train(config, run, 1)
     with RunLock(run), pytest.raises(RunFolderBusy):
         snapshots.save(run)
-    saved = snapshots.save(run, weights=False)
+    saved = snapshots.save(run, weights="none")
     assert not list(saved.glob("*.pt")) and (saved / "metrics.jsonl").is_file()
+    saved = snapshots.save(run, weights="last")
+    assert [p.name for p in saved.glob("*.pt")] == ["checkpoint.pt"]
