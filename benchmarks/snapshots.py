@@ -92,7 +92,7 @@ def main() -> None:
     p.add_argument("runs", nargs="*", type=Path, help="run folders (default: all)")
     p.add_argument("--last-only", action="store_true", help="save checkpoint.pt but not best.pt")
     p.add_argument("--no-weights", action="store_true", help="save the records only (a finished run)")
-    a = p.parse_args()
+    a = p.parse_intermixed_args()  # flags before or after the run folders
     if a.action == "save":
         for run in a.runs or run_folders():
             try:
