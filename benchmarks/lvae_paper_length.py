@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_results  # noqa: E402
-from snapshots import restore  # noqa: E402
+from snapshots import epochs_done, restore  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "benchmarks" / "runs"
@@ -40,11 +40,6 @@ EVAL_K = 5000
 
 def _run(model: str) -> Path:
     return RUNS / f"{model}5-paper-length"
-
-
-def _epochs_done(run: Path) -> int:
-    path = run / "metrics.jsonl"
-    return len(path.read_text().splitlines()) if path.exists() else 0
 
 
 def train(a: argparse.Namespace) -> None:
@@ -64,7 +59,7 @@ def train(a: argparse.Namespace) -> None:
     try:
         while child.poll() is None:
             with (run / WALL).open("a") as f:
-                f.write(json.dumps({"time": time.time(), "epochs": _epochs_done(run), "threads": a.threads}) + "\n")
+                f.write(json.dumps({"time": time.time(), "epochs": epochs_done(run), "threads": a.threads}) + "\n")
             for _ in range(60):
                 if child.poll() is not None:
                     break

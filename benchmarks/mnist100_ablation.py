@@ -81,12 +81,12 @@ def _errors(slug: str) -> dict[int, dict]:
     if rows:
         return {r["epoch"]: r for r in rows}
     results = RESULTS / "mnist100_ablation.json"
-    recorded = {r["slug"]: r for r in json.loads(results.read_text())["rows"]} if results.exists() else {}
-    row = recorded.get(slug, {})
+    recorded = json.loads(results.read_text()) if results.exists() else {"epoch": 0, "rows": []}
+    row = next((r for r in recorded["rows"] if r["slug"] == slug), {})
     errors = {int(e): {"epoch": int(e), "error": v / 100, "train_seconds": row.get("seconds_per_epoch")}
               for e, v in row.get("test_error_per_epoch", {}).items()}
-    if row.get("test_error_se") is not None and int(json.loads(results.read_text())["epoch"]) in errors:
-        errors[int(json.loads(results.read_text())["epoch"])]["error_se"] = row["test_error_se"] / 100
+    if row.get("test_error_se") is not None and recorded["epoch"] in errors:
+        errors[recorded["epoch"]]["error_se"] = row["test_error_se"] / 100
     return errors
 
 

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from adgm_mnist100 import TEST_LOG, _test_errors, train_config  # noqa: E402
+from adgm_mnist100 import _test_errors, train_config  # noqa: E402
 from common import label_references, write_results  # noqa: E402
 from mnist100_authors_log import log_errors  # noqa: E402
 
@@ -81,7 +81,7 @@ same epochs is {cell(log_mean)}%. Correlation of a draw's mean with its 1-NN err
 {cell(spread['correlation_with_nn1'])}. Machine: the 2-core machine, 1 thread per run, shared with other runs.
 """
     print(write_results("mnist100_label_draws", {"epochs": a.epochs, "rows": rows, "spread": spread,
-                                                 "log_mean": log_mean, "test_log": TEST_LOG}, md).read_text())
+                                                 "log_mean": log_mean}, md).read_text())
 
 
 def main() -> None:

@@ -7,7 +7,7 @@
     python benchmarks/snapshots.py list
 
 The run folders of the long benchmarks (benchmarks/runs/, ignored by git) live on one machine; a schedule of
-thousands of epochs spans several working sessions, and a new machine starts without them. `save` copies a run
+thousands of epochs outlasts the machine it starts on, and a new machine starts without them. `save` copies a run
 folder's checkpoints (checkpoint.pt, best.pt: git stores identical files once) and its records (config.yaml,
 metrics.jsonl and every other .json, .jsonl and .yaml file) into benchmarks/snapshots/ under the same relative
 path, to be committed; the .prev.pt copies, the TensorBoard events and the lock stay behind (and best.pt with
@@ -33,9 +33,18 @@ WEIGHTS = {"all": ("checkpoint.pt", "best.pt"), "last": ("checkpoint.pt",), "non
 RECORDS = ("*.json", "*.jsonl", "*.yaml")
 
 
-def _epochs(folder: Path) -> int:
+def epochs_done(folder: Path) -> int:
+    """Epochs recorded in folder/metrics.jsonl (0 without one)."""
     path = folder / "metrics.jsonl"
     return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def _snapshot_of(run: Path) -> Path:
+    """The snapshot folder of a run folder under benchmarks/runs (SystemExit with one line for any other)."""
+    try:
+        return SNAPSHOTS / run.resolve().relative_to(RUNS)
+    except ValueError:
+        raise SystemExit(f"snapshots: {run} is not under {RUNS}; give a run folder of the benchmarks") from None
 
 
 def _files(folder: Path, weights: str) -> list[Path]:
@@ -47,11 +56,9 @@ def save(run: Path, weights: str = "all") -> Path:
     """Copy what `run` needs to continue into its snapshot folder (replacing an older snapshot); returns it.
 
     weights: all (checkpoint.pt and best.pt), last (checkpoint.pt) or none (the records alone)."""
-    run = run.resolve()
-    rel = run.relative_to(RUNS)
+    target = _snapshot_of(run)
     if not (run / "config.yaml").is_file():
         raise SystemExit(f"snapshots: {run} is not a run folder (no config.yaml)")
-    target = SNAPSHOTS / rel
     with RunLock(run):  # nobody writes the folder while it is copied
         if target.exists():
             shutil.rmtree(target)
@@ -63,16 +70,15 @@ def save(run: Path, weights: str = "all") -> Path:
 
 def restore(run: Path) -> bool:
     """Put the snapshot of `run` back if the run folder is missing or behind it; True if it did."""
-    run = run.resolve()
-    source = SNAPSHOTS / run.relative_to(RUNS)
-    if not (source / "config.yaml").is_file() or (run.exists() and _epochs(run) >= _epochs(source)
-                                                   and (run / "config.yaml").exists()):
+    source = _snapshot_of(run)
+    has_run = (run / "config.yaml").is_file()
+    if not (source / "config.yaml").is_file() or (has_run and epochs_done(run) >= epochs_done(source)):
         return False
     run.mkdir(parents=True, exist_ok=True)
     with RunLock(run):
         for path in source.iterdir():
             shutil.copy2(path, run / path.name)
-    print(f"snapshots: {run} restored at epoch {_epochs(run)}", file=sys.stderr)
+    print(f"snapshots: {run} restored at epoch {epochs_done(run)}", file=sys.stderr)
     return True
 
 
@@ -94,10 +100,10 @@ def main() -> None:
     p.add_argument("--no-weights", action="store_true", help="save the records only (a finished run)")
     a = p.parse_intermixed_args()  # flags before or after the run folders
     if a.action == "save":
+        weights = "none" if a.no_weights else "last" if a.last_only else "all"
         for run in a.runs or run_folders():
             try:
-                weights = "none" if a.no_weights else "last" if a.last_only else "all"
-                print(f"{save(run, weights)}: epoch {_epochs(run)}")
+                print(f"{save(run, weights)}: epoch {epochs_done(run)}")
             except RunFolderBusy as err:
                 raise SystemExit(f"snapshots: {err}") from None
     elif a.action == "restore":
@@ -105,10 +111,10 @@ def main() -> None:
         print(f"{len(restored)} run folders restored")
     else:
         for run in snapshot_folders():
-            source = SNAPSHOTS / run.relative_to(RUNS)
+            source = _snapshot_of(run)
             size = sum(f.stat().st_size for f in source.iterdir()) / 2**20
-            print(f"{run.relative_to(RUNS)}: snapshot at epoch {_epochs(source)} ({size:.1f} MiB), "
-                  f"run folder at epoch {_epochs(run)}")
+            print(f"{run.relative_to(RUNS)}: snapshot at epoch {epochs_done(source)} ({size:.1f} MiB), "
+                  f"run folder at epoch {epochs_done(run)}")
 
 
 if __name__ == "__main__":

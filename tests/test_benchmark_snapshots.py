@@ -79,3 +79,10 @@ def test_save_refuses_a_run_being_written_and_keeps_the_weights_asked_for(tmp_pa
     assert not list(saved.glob("*.pt")) and (saved / "metrics.jsonl").is_file()
     saved = snapshots.save(run, weights="last")
     assert [p.name for p in saved.glob("*.pt")] == ["checkpoint.pt"]
+
+
+def test_a_folder_outside_the_benchmark_runs_is_one_line(tmp_path, snapshots):
+    with pytest.raises(SystemExit, match="is not under .*; give a run folder of the benchmarks"):
+        snapshots.save(tmp_path / "elsewhere")
+    with pytest.raises(SystemExit, match="is not under"):
+        snapshots.restore(tmp_path / "elsewhere")

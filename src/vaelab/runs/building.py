@@ -37,11 +37,12 @@ def prepare_data(config: Config) -> Splits:
     dataset = load_dataset(config.data.name, root=config.data.root, download=config.data.download,
                            path=config.data.path, image_size=config.data.image_size,
                            test_fraction=config.data.test_fraction)
-    splits = make_splits(dataset, config.data.validation, data_seed(config), config.data.binarize)
+    seed = data_seed(config)
+    splits = make_splits(dataset, config.data.validation, seed, config.data.binarize)
     if config.data.dequantize:  # held-out sets: noise drawn once, with fixed seeds
         levels = grey_levels(config.data.name)
-        splits.val = dequantize_fixed(splits.val, levels, data_seed(config) + DEQUANTIZE_VAL_OFFSET)
-        splits.test = dequantize_fixed(splits.test, levels, data_seed(config) + DEQUANTIZE_TEST_OFFSET)
+        splits.val = dequantize_fixed(splits.val, levels, seed + DEQUANTIZE_VAL_OFFSET)
+        splits.test = dequantize_fixed(splits.test, levels, seed + DEQUANTIZE_TEST_OFFSET)
     return drop_inputs(splits, config.data.drop_std)
 
 
