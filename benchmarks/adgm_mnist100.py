@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import label_references, write_results  # noqa: E402
+from common import label_references, run_script, write_results  # noqa: E402
 from snapshots import restore  # noqa: E402
 
 from vaelab.config import ConfigError, load_config  # noqa: E402
@@ -190,4 +190,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_results  # noqa: E402
+from common import run_script, write_results  # noqa: E402
 
 from vaelab.runs import evaluate_run, train_run  # noqa: E402
 from vaelab.train import LAST  # noqa: E402
@@ -98,4 +98,4 @@ Test error (%) of `best.pt` after 10 epochs. Paper: close to 0% within 10 epochs
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

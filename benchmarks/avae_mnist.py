@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_results  # noqa: E402
+from common import run_script, write_results  # noqa: E402
 
 from vaelab.config import load_config  # noqa: E402
 from vaelab.runs import evaluate_run, train_or_resume  # noqa: E402
@@ -78,4 +78,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

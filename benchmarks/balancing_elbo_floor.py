@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from balancing_elbo_length import NAME as LENGTH, existing_runs, fmt  # noqa: E402
-from common import write_results  # noqa: E402
+from common import run_script, write_results  # noqa: E402
 
 from vaelab.data import load_dataset  # noqa: E402
 from vaelab.data.dequantize import GREY_LEVELS  # noqa: E402
@@ -160,4 +160,4 @@ def markdown(f: dict) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

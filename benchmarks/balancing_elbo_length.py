@@ -24,7 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from balancing_elbo import BETA, GLOBAL, PAPER, PIXEL, VAE, VARIANTS, base_overrides, train_variant, variant_row  # noqa: E402,E501
-from common import write_results  # noqa: E402
+from common import run_script, write_results  # noqa: E402
 from snapshots import restore  # noqa: E402
 
 from vaelab.train import LAST  # noqa: E402
@@ -161,4 +161,4 @@ def write(rows: list[dict]) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

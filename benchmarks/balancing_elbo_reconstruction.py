@@ -32,7 +32,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from balancing_elbo import PAPER, GLOBAL  # noqa: E402
 from balancing_elbo_length import NAME as LENGTH  # noqa: E402
-from common import RESULTS, write_results  # noqa: E402
+from common import RESULTS, run_script, write_results  # noqa: E402
 
 from vaelab.data import load_dataset  # noqa: E402
 
@@ -116,4 +116,4 @@ Training: 1 thread, on the 2-core machine shared with other jobs."""
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

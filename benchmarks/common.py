@@ -6,6 +6,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -37,6 +38,23 @@ def header() -> dict:
     return {"command": " ".join([Path(sys.executable).name, *sys.argv]),
             "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "machine": machine(), "torch": torch.__version__}
+
+
+def run_script(main) -> None:
+    """Run a benchmark's main(); a training stopped by a signal ends in one line, not a traceback.
+
+    The line says where the run stopped and that the same command continues it (a benchmark's own
+    command, not `vaelab train --resume`, so that what it records after each epoch is not skipped).
+    """
+    from vaelab.train import TrainingStopped
+
+    try:
+        main()
+    except TrainingStopped as stop:
+        where = str(stop).split("; resume with:")[0]
+        command = shlex.join([Path(sys.executable).name, *sys.argv])
+        print(f"{Path(sys.argv[0]).name}: {where}; run the same command to continue: {command}", file=sys.stderr)
+        raise SystemExit(stop.exit_code) from None
 
 
 def write_results(name: str, figures: dict, markdown: str) -> Path:

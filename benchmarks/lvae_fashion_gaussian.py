@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_results  # noqa: E402
+from common import run_script, write_results  # noqa: E402
 
 from vaelab.runs import evaluate_run, train_run  # noqa: E402
 from vaelab.train import LAST  # noqa: E402
@@ -125,4 +125,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

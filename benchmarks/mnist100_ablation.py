@@ -24,7 +24,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from adgm_mnist100 import TEST_LOG, train_config  # noqa: E402
-from common import RESULTS, write_results  # noqa: E402
+from common import RESULTS, run_script, write_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "benchmarks" / "runs" / "mnist100-ablation"
@@ -145,4 +145,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

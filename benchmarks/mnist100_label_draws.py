@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from adgm_mnist100 import _test_errors, train_config  # noqa: E402
-from common import label_references, write_results  # noqa: E402
+from common import label_references, run_script, write_results  # noqa: E402
 from mnist100_authors_log import log_errors  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,4 +96,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)
