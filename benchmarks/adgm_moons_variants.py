@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import run_script, write_results  # noqa: E402
+from common import RESULTS, run_script, write_results  # noqa: E402
 
 from vaelab.runs import evaluate_run, train_run  # noqa: E402
 from vaelab.train import LAST  # noqa: E402
@@ -66,6 +66,17 @@ def run_one(slug: str, seed: int) -> dict:
     return row
 
 
+def _rows() -> list[dict]:
+    """Every run scored so far: the run folders' scores, and the recorded ones whose folder is gone."""
+    found = {(r["slug"], r["seed"]): r for r in map(lambda f: json.loads(f.read_text()),
+                                                    sorted(RUNS.glob("*/variant.json")))}
+    recorded = RESULTS / "adgm_moons_variants.json"
+    kept = json.loads(recorded.read_text())["rows"] if recorded.is_file() else []
+    for r in kept:
+        found.setdefault((r["slug"], r["seed"]), r)
+    return sorted(found.values(), key=lambda r: (r["slug"], r["seed"]))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -75,7 +86,7 @@ def main() -> None:
     for slug in [] if a.collect else a.only or VARIANTS:
         for seed in a.seeds:
             run_one(slug, seed)
-    rows = [json.loads(f.read_text()) for f in sorted(RUNS.glob("*/variant.json"))]  # every run done so far
+    rows = _rows()
     seeds = sorted({r["seed"] for r in rows})
     lines = []
     for slug, (change, overrides) in VARIANTS.items():
