@@ -53,6 +53,10 @@ def test_every_plot_draws_from_training_records_alone(tmp_path):
                                   tmp_path / "layers.png"),
         figures.plot_curves([{"epoch": 1, "val_error": 0.3}, {"epoch": 2, "val_error": 0.2}], ["val_error"],
                             tmp_path / "error.png", "error", "fraction"),
+        figures.plot_compared({"a": records, "b": records[:3], "none": []}, "train_elbo", tmp_path / "runs.png",
+                              "train L_1", "nats"),
+        figures.plot_compared({"a": records}, "train_elbo", tmp_path / "lin.png", "L_1", "nats", log_epochs=False,
+                              ylim=(-200.0, 0.0)),
     ]
     assert all(_is_png(p) for p in paths)
 

@@ -48,7 +48,7 @@ def nested_series(records: Records, key: str) -> dict[str, tuple[np.ndarray, np.
 
 def _save(fig: Figure, path: str | Path) -> Path:
     for ax in fig.axes:
-        if ax.get_xlabel() == "epoch":  # no ticks between epochs on short runs
+        if ax.get_xlabel() == "epoch" and ax.get_xscale() == "linear":  # no ticks between epochs on short runs
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     suffix = Path(path).suffix.lstrip(".") or "png"
     return atomic_write(path, lambda f: fig.savefig(f, dpi=DPI, bbox_inches="tight", format=suffix))
@@ -117,6 +117,32 @@ def plot_curves(records: Records, keys: Sequence[str], path: str | Path, title: 
         ax.plot(*series(records, key), label=key)
     ax.set(title=title, xlabel="epoch", ylabel=ylabel)
     ax.legend()
+    return _save(fig, path)
+
+
+def plot_compared(runs: dict[str, Records], key: str, path: str | Path, title: str, ylabel: str,
+                  log_epochs: bool = True, ylim: tuple[float, float] | None = None) -> Path:
+    """One metric of several runs over epochs on one axis, e.g. the train L_1 of LVAE and VAE (LVAE Fig. 2).
+
+    Epochs on a log scale by default, so that the first epochs and the long tail of a 2000-epoch schedule
+    both show; the y range is `ylim`, or by default leaves out the first epochs' far-off values.
+    """
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
+    drawn = []
+    for name, records in runs.items():
+        epochs, values = series(records, key)
+        if len(values):
+            ax.plot(epochs, values, label=name)
+            drawn.append(values)
+    if ylim is None:
+        _robust_ylim(ax, drawn)
+    else:
+        ax.set_ylim(*ylim)
+    ax.set(title=title, xlabel="epoch", ylabel=ylabel, xscale="log" if log_epochs else "linear")
+    ax.grid(True, which="major", alpha=0.3)
+    if drawn:
+        ax.legend()
     return _save(fig, path)
 
 
