@@ -74,12 +74,16 @@ def _config_file(slug: str) -> Path:
 
 
 def _errors(slug: str) -> dict[int, dict]:
-    """epoch -> the test error record of a row: from its run folder, or else as the results file recorded it (a
-    row whose run folder was lost with its machine keeps its numbers)."""
+    """epoch -> the test error record of a row: from its run folder, or as the results file recorded it where
+    that goes further (a row whose run folder was lost with its machine keeps its numbers)."""
     path = RUNS / slug / TEST_LOG
     rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-    if rows:
-        return {r["epoch"]: r for r in rows}
+    found, recorded = {r["epoch"]: r for r in rows}, _recorded_errors(slug)
+    return recorded if max(recorded, default=0) > max(found, default=0) else found
+
+
+def _recorded_errors(slug: str) -> dict[int, dict]:
+    """epoch -> the test error of a row as results/mnist100_ablation.json holds it ({} if it holds none)."""
     results = RESULTS / "mnist100_ablation.json"
     recorded = json.loads(results.read_text()) if results.exists() else {"epoch": 0, "rows": []}
     row = next((r for r in recorded["rows"] if r["slug"] == slug), {})
@@ -92,6 +96,10 @@ def _errors(slug: str) -> dict[int, dict]:
 
 def train(a: argparse.Namespace) -> None:
     for slug in a.only or ROWS:
+        if a.epochs in _errors(slug) and not (RUNS / slug / TEST_LOG).exists():
+            print(f"{slug}: epoch {a.epochs} is recorded in results/mnist100_ablation.json and its run folder is "
+                  f"gone; left as recorded (delete its row there to train it again)")
+            continue
         train_config(_config_file(slug), RUNS / slug, a.epochs, a.threads, a.data)
 
 
